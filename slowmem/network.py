@@ -1,0 +1,295 @@
+"""A batch of B continuous-time rate networks (PAPER.md section 3).
+
+    tau dx/dt = -x + g J r + wf z + wfd zd + wi u(t),   r = tanh(x),
+    z = wo^T r (response),  zd = wd^T r (two memory outputs)
+
+Everything carries a leading network axis B (one network is B = 1). Networks
+of one batch share N but may differ in every other setting (g, pg, fb, ...),
+which is what a hyperparameter sweep needs. Simulations add a condition axis
+K per network (start states, trial types, delays, noise repeats ...), so that
+one batched matrix product advances every condition of every network:
+states are ``x: (B, K, N)``.
+
+Weights are drawn from a per-network ``torch.Generator`` seeded with the
+network's seed, on the CPU in float64, then cast and moved: the same
+(config, seed) gives bit-identical weights on any device and in any batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .config import ConfigError, NetworkConfig
+
+__all__ = ["RateNetworks", "Simulation", "resolve_dtype", "resolve_device"]
+
+_TENSORS = ("J", "g", "wf", "wfd", "wi", "wo", "wd", "x0")
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        if dtype not in (torch.float32, torch.float64):
+            raise ConfigError(f"dtype must be float32 or float64; got {dtype}")
+        return dtype
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if dtype not in table:
+        raise ConfigError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
+    return table[dtype]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {str(device)!r} asked for, but CUDA is not available here; allowed: 'cpu'")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be 'cpu' or 'cuda[:K]'; got {str(device)!r}")
+    return dev
+
+
+def _draw(gen: torch.Generator, shape: tuple[int, ...], init: str) -> torch.Tensor:
+    """Unit-variance draws: Normal(0,1) or Uniform(-sqrt3, sqrt3)."""
+    if init == "gaussian":
+        return torch.randn(shape, generator=gen, dtype=torch.float64)
+    return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.sqrt(3.0)
+
+
+@dataclass
+class Simulation:
+    """What :meth:`RateNetworks.simulate` recorded.
+
+    Attributes:
+        outputs: ``(T, B, K, 3)`` readouts (z, zd_1, zd_2) at each step.
+        final_state: ``(B, K, N)`` state after the last step.
+        states: ``(T // record_every, B, K, N)`` or None.
+    """
+
+    outputs: torch.Tensor
+    final_state: torch.Tensor
+    states: torch.Tensor | None = None
+
+
+@dataclass
+class RateNetworks:
+    """B rate networks with shared N.
+
+    Attributes (all on one device and dtype):
+        J: ``(B, N, N)`` sparse random recurrent matrix (unscaled by g).
+        g: ``(B,)`` gain of J.
+        wf: ``(B, N, 1)`` feedback of the response z.
+        wfd: ``(B, N, 2)`` feedback of the memory outputs zd.
+        wi: ``(B, N, 2)`` input weights.
+        wo: ``(B, N, 1)`` response readout (learned).
+        wd: ``(B, N, 2)`` memory readout (learned).
+        x0: ``(B, N)`` initial state.
+        configs: the B network configs.
+        seeds: the B seeds.
+    """
+
+    J: torch.Tensor
+    g: torch.Tensor
+    wf: torch.Tensor
+    wfd: torch.Tensor
+    wi: torch.Tensor
+    wo: torch.Tensor
+    wd: torch.Tensor
+    x0: torch.Tensor
+    configs: tuple[NetworkConfig, ...]
+    seeds: tuple[int, ...]
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def create(cls, configs: NetworkConfig | Sequence[NetworkConfig], seeds: int | Sequence[int], *,
+               device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> "RateNetworks":
+        """Fresh networks from (config, seed) pairs.
+
+        ``configs`` may be one config for all seeds or one per seed; all must
+        share N.
+        """
+        seeds = (seeds,) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ConfigError("seeds: need at least one network")
+        if isinstance(configs, NetworkConfig):
+            configs = (configs,) * len(seeds)
+        configs = tuple(configs)
+        if len(configs) != len(seeds):
+            raise ConfigError(f"got {len(configs)} configs for {len(seeds)} seeds; give one or one per seed")
+        Ns = {c.N for c in configs}
+        if len(Ns) != 1:
+            raise ConfigError(f"networks of one batch must share N; got N in {sorted(Ns)}")
+        dev, dt = resolve_device(device), resolve_dtype(dtype)
+        parts: dict[str, list[torch.Tensor]] = {k: [] for k in _TENSORS}
+        for c, s in zip(configs, seeds):
+            for k, v in cls._draw_one(c, s).items():
+                parts[k].append(v)
+        t = {k: torch.stack(v).to(device=dev, dtype=dt) for k, v in parts.items()}
+        return cls(**t, configs=configs, seeds=seeds)
+
+    @staticmethod
+    def _draw_one(c: NetworkConfig, seed: int) -> dict[str, torch.Tensor]:
+        gen = torch.Generator().manual_seed(int(seed))
+        N = c.N
+        mask = torch.rand((N, N), generator=gen, dtype=torch.float64) < c.pg
+        J = _draw(gen, (N, N), c.init) * math.sqrt(1.0 / (c.pg * N)) * mask
+        wf = _draw(gen, (N, 1), c.init) / c.fb
+        wfd = _draw(gen, (N, 2), c.init) / c.fb
+        wi = _draw(gen, (N, 2), c.init) / c.in_scale
+        x0 = c.x0_scale * _draw(gen, (N,), c.init)
+        return dict(J=J, g=torch.tensor(float(c.g), dtype=torch.float64), wf=wf, wfd=wfd, wi=wi,
+                    wo=torch.zeros(N, 1, dtype=torch.float64), wd=torch.zeros(N, 2, dtype=torch.float64), x0=x0)
+
+    # ------------------------------------------------------------ properties
+    @property
+    def B(self) -> int:
+        return self.J.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.J.shape[-1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.J.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.J.dtype
+
+    def recurrent(self) -> torch.Tensor:
+        """``(B, N, N)`` the scaled recurrent matrix g J."""
+        return self.g[:, None, None] * self.J
+
+    def readout(self) -> torch.Tensor:
+        """``(B, N, 3)`` [wo, wd]: r -> (z, zd)."""
+        return torch.cat([self.wo, self.wd], dim=-1)
+
+    def feedback(self) -> torch.Tensor:
+        """``(B, N, 3)`` [wf, wfd]: (z, zd) -> recurrent input."""
+        return torch.cat([self.wf, self.wfd], dim=-1)
+
+    def closed_loop(self) -> torch.Tensor:
+        """``(B, N, N)`` effective matrix g J + wf wo^T + wfd wd^T (feedback folded in)."""
+        return self.recurrent() + self.feedback() @ self.readout().transpose(1, 2)
+
+    def to(self, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None) -> "RateNetworks":
+        kw = {}
+        if device is not None:
+            kw["device"] = resolve_device(device)
+        if dtype is not None:
+            kw["dtype"] = resolve_dtype(dtype)
+        return replace(self, **{k: getattr(self, k).to(**kw) for k in _TENSORS})
+
+    def select(self, index: Sequence[int]) -> "RateNetworks":
+        """The sub-batch of networks ``index``."""
+        idx = list(index)
+        sel = torch.tensor(idx, device=self.device)
+        return replace(self, **{k: getattr(self, k).index_select(0, sel) for k in _TENSORS},
+                       configs=tuple(self.configs[i] for i in idx), seeds=tuple(self.seeds[i] for i in idx))
+
+    # ------------------------------------------------------------ dynamics
+    def vector_field(self, x: torch.Tensor) -> torch.Tensor:
+        """Autonomous vector field F(x) = -x + (gJ + wf wo^T + wfd wd^T) tanh(x); ``x: (B, K, N)``."""
+        return -x + torch.tanh(x) @ self.closed_loop().transpose(1, 2)
+
+    def simulate(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None,
+                 dt: float = 0.1, tau: float = 1.0, record_every: int = 0,
+                 input_mask: torch.Tensor | None = None) -> Simulation:
+        """Euler-integrate K conditions per network with weights frozen.
+
+        Args:
+            x0: ``(B, K, N)`` start states (``(B, N)`` is read as K = 1).
+            inputs: ``(T, B, K, 2)`` input latents, or None for autonomous runs
+                of ``steps`` steps.
+            record_every: keep the state every this many steps (0: none).
+            input_mask: ``(B, K, N)`` multiplies the input drive per neuron
+                (0 silences a neuron's input; used by the interruption test).
+        Returns:
+            :class:`Simulation` with outputs ``(T, B, K, 3)``.
+        """
+        x = x0.unsqueeze(1) if x0.ndim == 2 else x0
+        if x.shape[0] != self.B or x.shape[-1] != self.N:
+            raise ConfigError(f"x0 must be (B={self.B}, K, N={self.N}); got {tuple(x0.shape)}")
+        x = x.to(device=self.device, dtype=self.dtype).clone()
+        if inputs is not None:
+            T = inputs.shape[0]
+            if inputs.shape[1] != self.B or inputs.shape[2] != x.shape[1] or inputs.shape[-1] != 2:
+                raise ConfigError(f"inputs must be (T, B={self.B}, K={x.shape[1]}, 2); got {tuple(inputs.shape)}")
+            inputs = inputs.to(device=self.device, dtype=self.dtype)
+        elif steps is None:
+            raise ConfigError("give inputs or steps")
+        else:
+            T = int(steps)
+        M_T = self.closed_loop().transpose(1, 2).contiguous()   # (B, N, N): r @ M^T
+        R = self.readout()
+        wi_T = self.wi.transpose(1, 2).contiguous()              # (B, 2, N)
+        a = dt / tau
+        outputs = torch.empty((T, self.B, x.shape[1], 3), device=self.device, dtype=self.dtype)
+        states = [] if record_every else None
+        for t in range(T):
+            r = torch.tanh(x)
+            torch.bmm(r, R, out=outputs[t])
+            drive = torch.bmm(r, M_T)
+            if inputs is not None:
+                inp = torch.bmm(inputs[t], wi_T)
+                drive += inp * input_mask if input_mask is not None else inp
+            x.mul_(1 - a).add_(drive, alpha=a)
+            if record_every and (t + 1) % record_every == 0:
+                states.append(x.clone())
+        return Simulation(outputs, x, torch.stack(states) if states else None)
+
+    # ------------------------------------------------------------ storage
+    def fixed_weights_hash(self, b: int) -> str:
+        """SHA-256 of network ``b``'s fixed random weights (J, wf, wfd, wi, x0) in float64."""
+        h = hashlib.sha256()
+        for k in ("J", "wf", "wfd", "wi", "x0"):
+            h.update(getattr(self, k)[b].detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    def save(self, path: str | Path, extra_meta: dict | None = None) -> Path:
+        """Write all weights to ``path`` (safetensors) with JSON metadata; atomic."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"configs": json.dumps([c.to_dict() for c in self.configs]),
+                "seeds": json.dumps(list(self.seeds)), "dtype": str(self.dtype).replace("torch.", "")}
+        if extra_meta:
+            meta.update({k: json.dumps(v) for k, v in extra_meta.items()})
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({k: getattr(self, k).detach().to("cpu").contiguous() for k in _TENSORS}, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | torch.device = "cpu",
+             dtype: str | torch.dtype | None = None) -> "RateNetworks":
+        """Read networks written by :meth:`save`; a damaged file raises ConfigError."""
+        path = Path(path)
+        try:
+            with safe_open(str(path), "pt") as f:
+                meta = f.metadata() or {}
+                t = {k: f.get_tensor(k) for k in _TENSORS}
+            configs = tuple(NetworkConfig(**c) for c in json.loads(meta["configs"]))
+            seeds = tuple(json.loads(meta["seeds"]))
+        except FileNotFoundError:
+            raise ConfigError(f"no network file at {path}") from None
+        except Exception as e:
+            raise ConfigError(f"network file {path} is damaged or not a slowmem file ({type(e).__name__}: {e})") from None
+        B, N = t["J"].shape[0], t["J"].shape[-1]
+        if len(seeds) != B or len(configs) != B or any(c.N != N for c in configs):
+            raise ConfigError(f"network file {path} is inconsistent: {B} networks, {len(seeds)} seeds")
+        dt = resolve_dtype(dtype) if dtype is not None else t["J"].dtype
+        dev = resolve_device(device)
+        return cls(**{k: v.to(device=dev, dtype=dt) for k, v in t.items()}, configs=configs, seeds=seeds)
+
+    def same_weights(self, other: "RateNetworks") -> bool:
+        """Bit-identical tensors and same configs/seeds."""
+        return self.configs == other.configs and self.seeds == other.seeds and all(
+            torch.equal(getattr(self, k), getattr(other, k)) for k in _TENSORS)
+

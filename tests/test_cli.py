@@ -1,0 +1,65 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from slowmem.cli import main
+from slowmem.store import read_run
+
+FAST = ["--preset", "ci", "--N", "40", "--trials", "3", "--test-trials", "4", "--no-progress"]
+
+
+@pytest.mark.parametrize("flags, word", [
+    (["--N", "0"], "N must be an integer"),
+    (["--g", "abc"], "g must be a number"),
+    (["--rule", "hebb"], "rule must be one of"),
+    (["--pg", "1.5"], "pg must be a number in (0, 1]"),
+    (["--pg", "0"], "pg must be a number in (0, 1]"),
+    (["--seeds", "3-1"], "seeds must be"),
+    (["--preset", "huge"], "preset must be one of"),
+    (["--device", "cuda"], "CUDA is not available"),
+])
+def test_bad_flags_fail_before_training(flags, word, capsys, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as e:
+        main(["train", *FAST, *flags, "--out", str(out)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert word in err and "FORCE" not in err   # no progress bar: training never started
+    assert not out.exists()
+
+
+def test_train_out_json_and_rerun(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out), "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert [n["seed"] for n in rec["networks"]] == [0, 1]
+    assert rec["config"]["network"]["N"] == 40 and rec["config"]["training"]["trials"] == 3
+    run = read_run(out)
+    assert run.networks.B == 2 and run.trial_end_states.shape == (2, 4, 40)
+    assert len(run.training_log()) == 6
+    # the same command again does nothing and keeps the files
+    before = (out / "networks.safetensors").stat().st_mtime_ns
+    assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
+    assert "already holds this run" in capsys.readouterr().err
+    assert (out / "networks.safetensors").stat().st_mtime_ns == before
+    # a different run into the same folder is refused, nothing overwritten
+    with pytest.raises(SystemExit):
+        main(["train", *FAST, "--seeds", "0-1", "--g", "1.4", "--out", str(out)])
+    assert "already holds a different run" in capsys.readouterr().err
+    assert (out / "networks.safetensors").stat().st_mtime_ns == before
+
+
+def test_out_non_run_folder_refused(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit):
+        main(["train", *FAST, "--out", str(tmp_path / "x")])
+    assert "not a slowmem run" in capsys.readouterr().err
+    assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
+
+
+def test_console_script_entry_point():
+    r = subprocess.run([sys.executable, "-m", "slowmem.cli", "train", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--seeds" in r.stdout

@@ -1,0 +1,91 @@
+import math
+
+import pytest
+import torch
+
+from slowmem.config import ConfigError, NetworkConfig
+from slowmem.network import RateNetworks
+
+
+def test_statistics_match_paper():
+    c = NetworkConfig(N=400, g=1.5, pg=0.3, fb=5.0, in_scale=50.0)
+    net = RateNetworks.create(c, [0, 1])
+    J = net.J[0]
+    density = (J != 0).double().mean().item()
+    assert abs(density - 0.3) < 0.01
+    nz = J[J != 0]
+    assert abs(nz.var().item() - 1 / (0.3 * 400)) < 0.1 / (0.3 * 400)
+    assert abs(net.wf.std().item() - 1 / 5.0) < 0.02
+    assert abs(net.wi.std().item() - 1 / 50.0) < 0.003
+    assert abs(net.x0.std().item() - 0.1) < 0.01
+    assert (net.wo == 0).all() and (net.wd == 0).all()
+    assert torch.all(net.g == 1.5)
+    assert not torch.equal(net.J[0], net.J[1])
+
+
+def test_uniform_init_same_variance():
+    net = RateNetworks.create(NetworkConfig(N=300, pg=1.0, init="uniform"), 0)
+    J = net.J[0] * math.sqrt(300)
+    assert abs(J.var().item() - 1.0) < 0.05 and J.abs().max() <= math.sqrt(3) + 1e-9
+
+
+def test_same_seed_bit_identical_and_batch_independent():
+    c = NetworkConfig(N=50)
+    a = RateNetworks.create(c, [3, 4])
+    b = RateNetworks.create(c, [4, 3, 9])
+    assert torch.equal(a.J[0], b.J[1]) and torch.equal(a.wi[1], b.wi[0])
+    assert a.fixed_weights_hash(0) == b.fixed_weights_hash(1)
+    f32 = RateNetworks.create(c, [3], dtype="float32")
+    assert torch.equal(f32.J[0], a.J[0].float())
+
+
+def test_mixed_configs_in_one_batch():
+    net = RateNetworks.create([NetworkConfig(N=40, g=0.8), NetworkConfig(N=40, g=1.4, fb=1.0)], [0, 0])
+    assert net.g.tolist() == [0.8, 1.4]
+    with pytest.raises(ConfigError, match="share N"):
+        RateNetworks.create([NetworkConfig(N=40), NetworkConfig(N=41)], [0, 1])
+
+
+def test_simulate_matches_explicit_euler():
+    net = RateNetworks.create(NetworkConfig(N=30, g=1.3), [0, 1])
+    net.wo.normal_(0, 0.1)
+    net.wd.normal_(0, 0.1)
+    x0 = torch.randn(2, 3, 30, dtype=torch.float64)
+    u = torch.randn(20, 2, 3, 2, dtype=torch.float64)
+    sim = net.simulate(x0, u, dt=0.1)
+    x = x0.clone()
+    for t in range(20):
+        r = torch.tanh(x)
+        z = torch.einsum("bkn,bnm->bkm", r, net.wo)
+        zd = torch.einsum("bkn,bnm->bkm", r, net.wd)
+        assert torch.allclose(sim.outputs[t], torch.cat([z, zd], -1))
+        dx = -x + torch.einsum("bij,bkj->bki", net.g[:, None, None] * net.J, r) \
+            + torch.einsum("bnm,bkm->bkn", net.wf, z) + torch.einsum("bnm,bkm->bkn", net.wfd, zd) \
+            + torch.einsum("bnm,bkm->bkn", net.wi, u[t])
+        x = x + 0.1 * dx
+    assert torch.allclose(sim.final_state, x, atol=1e-12)
+    F = net.vector_field(x0)
+    assert torch.allclose(net.simulate(x0, steps=1, dt=1e-3).final_state, x0 + 1e-3 * F, atol=1e-12)
+
+
+def test_input_mask_silences_input():
+    net = RateNetworks.create(NetworkConfig(N=20), 0)
+    x0 = torch.zeros(1, 1, 20, dtype=torch.float64)
+    u = torch.ones(5, 1, 1, 2, dtype=torch.float64)
+    zero = net.simulate(x0, u, input_mask=torch.zeros(1, 1, 20, dtype=torch.float64))
+    assert torch.equal(zero.final_state, net.simulate(x0, steps=5).final_state)
+
+
+def test_save_load_roundtrip_and_damage(tmp_path):
+    net = RateNetworks.create(NetworkConfig(N=25, g=1.1), [5, 6], dtype="float32")
+    net.wo.normal_()
+    p = net.save(tmp_path / "n.safetensors")
+    back = RateNetworks.load(p)
+    assert back.same_weights(net) and back.dtype == torch.float32
+    assert RateNetworks.load(p, dtype="float64").dtype == torch.float64
+    data = p.read_bytes()
+    (tmp_path / "bad.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConfigError, match="damaged"):
+        RateNetworks.load(tmp_path / "bad.safetensors")
+    with pytest.raises(ConfigError, match="no network file"):
+        RateNetworks.load(tmp_path / "missing.safetensors")

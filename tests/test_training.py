@@ -1,0 +1,89 @@
+import numpy as np
+import torch
+
+from slowmem.config import Config, TrainingConfig
+from slowmem.network import RateNetworks
+from slowmem.training import rls_update, train, train_from_config
+
+
+def test_rls_equals_ridge_least_squares():
+    """After n updates from w=0, P=I/alpha, RLS gives the ridge solution exactly."""
+    g = torch.Generator().manual_seed(0)
+    B, N, m, n, alpha = 3, 12, 2, 400, 0.5
+    R = torch.randn(B, n, N, generator=g, dtype=torch.float64)
+    w_true = torch.randn(B, N, m, generator=g, dtype=torch.float64)
+    Y = R @ w_true + 0.1 * torch.randn(B, n, m, generator=g, dtype=torch.float64)
+    P = (torch.eye(N, dtype=torch.float64) / alpha).repeat(B, 1, 1)
+    w = torch.zeros(B, N, m, dtype=torch.float64)
+    for i in range(n):
+        r = R[:, i:i + 1, :]
+        rls_update(P, r, w, r @ w - Y[:, i:i + 1, :])
+    ridge = torch.linalg.solve(alpha * torch.eye(N, dtype=torch.float64) + R.transpose(1, 2) @ R,
+                               R.transpose(1, 2) @ Y)
+    assert torch.allclose(w, ridge, atol=1e-9)
+    assert torch.allclose(P, torch.linalg.inv(alpha * torch.eye(N, dtype=torch.float64) + R.transpose(1, 2) @ R),
+                          atol=1e-9)
+
+
+def _small(rule="modified", trials=3, **kw):
+    return Config.from_preset("ci", N=40, trials=trials, rule=rule, **kw)
+
+
+def test_same_config_and_seed_bit_identical_weights():
+    cfg = _small(trials=4)
+    _, a = train_from_config(cfg, [0, 1], progress=False)
+    _, b = train_from_config(cfg, [0, 1], progress=False)
+    assert torch.equal(a.networks.wo, b.networks.wo) and torch.equal(a.networks.wd, b.networks.wd)
+    assert torch.equal(a.final_state, b.final_state)
+    _, c = train_from_config(cfg, [1], progress=False)
+    assert torch.allclose(c.networks.wo[0], a.networks.wo[1], atol=1e-10)   # batch-independent
+
+
+def test_modified_rule_learns_only_in_windows(task):
+    """Modified FORCE: wo changes only through response-window updates, wd only in delays."""
+    cfg = _small(trials=0)
+    net = RateNetworks.create(cfg.network, [0])
+    # a task whose response window is shortened to 0.2 (=2 steps, 1 update)
+    from slowmem.config import TaskConfig
+    from slowmem.task import SPMTask
+    t2 = SPMTask(TaskConfig(timing={"response": 0.2}))
+    res = train(net, t2, TrainingConfig(rule="modified", trials=1), progress=False)
+    wo_change = (res.networks.wo - net.wo).abs().sum()
+    wd_change = (res.networks.wd - net.wd).abs().sum()
+    assert wo_change > 0 and wd_change > 0
+    # original rule updates everything at every update step; with all-zero targets outside windows
+    res_o = train(net, t2, TrainingConfig(rule="original", trials=1), progress=False)
+    assert not torch.allclose(res_o.networks.wo, res.networks.wo)
+
+
+def test_training_reduces_error_and_logs(task):
+    cfg = _small(trials=60)
+    _, res = train_from_config(cfg.replace(N=120), [0], progress=False)
+    log = res.log
+    assert list(log.columns) == ["seed", "trial", "trial_type", "response_rmse", "memory_rmse"]
+    assert len(log) == 60 and not res.diverged.any()
+    early = log.response_rmse.iloc[:5].mean()
+    late = log.response_rmse.iloc[-10:].mean()
+    assert late < early
+    assert log.memory_rmse.iloc[-10:].mean() < log.memory_rmse.iloc[:3].mean()
+
+
+def test_float32_runs_and_divergence_flagged():
+    cfg = _small(trials=2, dtype="float32")
+    _, res = train_from_config(cfg, [0], progress=False)
+    assert res.networks.wo.dtype == torch.float32
+    # a network whose weights hold an inf blows up: flagged as diverged, no exception,
+    # and its batch neighbour trains exactly as it would alone
+    cfg = _small(trials=3)
+    net = RateNetworks.create(cfg.network, [0, 1])
+    net.J[0, 0, 1] = float("inf")
+    res = train(net, task_of(cfg), cfg.training, progress=False)
+    assert res.diverged.tolist() == [True, False]
+    assert not np.isfinite(res.log[res.log.seed == 0].response_rmse).all()
+    _, alone = train_from_config(cfg, [1], progress=False)
+    assert torch.allclose(alone.networks.wo[0], res.networks.wo[1], atol=1e-10)
+
+
+def task_of(cfg):
+    from slowmem.task import SPMTask
+    return SPMTask(cfg.task)
