@@ -125,6 +125,29 @@ def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _cmd_analyze(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .analysis import ANALYSES, get_analysis
+    from .store import read_run
+
+    try:
+        names = list(ANALYSES) if a.only is None else [n.strip() for n in a.only.split(",") if n.strip()]
+        fns = {n: get_analysis(n) for n in names}
+        run = read_run(a.run_dir, device=a.device or "cpu")
+    except ConfigError as e:
+        parser.error(str(e))
+    per_net = [{"seed": s} for s in run.networks.seeds]
+    for name, fn in fns.items():
+        for row, res in zip(per_net, fn(run, progress=not a.no_progress)):
+            row[name] = res
+    out = {"run": str(a.run_dir), "analyses": names, "networks": per_net}
+    if a.json:
+        print(json.dumps(out, indent=2, default=float))
+    else:
+        for row in per_net:
+            print(json.dumps(row, default=float))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -135,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train networks and evaluate them; flags default to the preset.")
     _add_train_flags(tr)
     tr.set_defaults(func=_cmd_train, parser=tr)
+    an = sub.add_parser("analyze", help="run the analyses on a run folder written by `slowmem train --out`",
+                        description="Analyse every network of a run folder; one JSON record per network.")
+    an.add_argument("run_dir", type=Path, help="a folder written by `slowmem train --out`")
+    an.add_argument("--only", help="comma-separated subset of analyses (default: all)")
+    an.add_argument("--device", help="cpu, cuda or cuda:K (default cpu)")
+    an.add_argument("--json", action="store_true", help="print one JSON document")
+    an.add_argument("--no-progress", action="store_true", help="no progress bars")
+    an.set_defaults(func=_cmd_analyze, parser=an)
     return p
 
 
