@@ -135,9 +135,12 @@ def _cmd_analyze(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         run = read_run(a.run_dir, device=a.device or "cpu")
     except ConfigError as e:
         parser.error(str(e))
+    from .task import SPMTask
+
+    task = SPMTask(run.config.task)
     per_net = [{"seed": s} for s in run.networks.seeds]
     for name, fn in fns.items():
-        for row, res in zip(per_net, fn(run, progress=not a.no_progress)):
+        for row, res in zip(per_net, fn(run.networks, task, run.trial_end_states, progress=not a.no_progress)):
             row[name] = res
     out = {"run": str(a.run_dir), "analyses": names, "networks": per_net}
     if a.json:

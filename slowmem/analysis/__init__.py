@@ -5,10 +5,12 @@ batch with its task and trial-end states) and returns plain data -- tensors,
 NumPy arrays, DataFrames -- never figures (those live in :mod:`slowmem.plots`).
 
 ``ANALYSES`` lists, in order, the analyses that ``slowmem analyze RUN_DIR``
-runs. Each entry maps a name to a function
-``summarize(run: slowmem.store.RunFolder, *, progress: bool) -> list[dict]``
-returning one JSON-ready dict per network of the run (same order as
-``run.networks.seeds``).
+and the sweep's per-network pipeline run. Each entry maps a name to a function
+
+    summarize(networks: RateNetworks, task: SPMTask, trial_end_states: Tensor (B, 4, N),
+              *, progress: bool = False) -> list[dict]
+
+returning one JSON-ready dict per network (same order as ``networks.seeds``).
 """
 from __future__ import annotations
 
