@@ -33,6 +33,9 @@ __all__ = [
     "DEFAULT_TIMING",
     "validate_overrides",
     "parse_seeds",
+    "check_number",
+    "check_choice",
+    "check_bool",
     "ACCURACY_TOLERANCE",
     "ERROR_THRESHOLDS",
     "REPLAY_SEEDS",
@@ -105,6 +108,26 @@ def _number(name: str, value: Any, *, lo: float | None = None, hi: float | None 
     if bad:
         raise ConfigError(f"{name} must be {allowed}; got {value_repr}")
     return v
+
+
+def check_number(name: str, value: Any, **limits: Any) -> Any:
+    """Public form of the number check (papermill parameters of the chapters use it).
+
+    ``limits``: ``lo``, ``hi``, ``lo_open``, ``hi_open``, ``integer``.
+    """
+    return _number(name, value, **limits)
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``; else ConfigError naming ``name``."""
+    return _choice(name, value, tuple(allowed))
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is True or False (papermill passes booleans through); else ConfigError."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False; got {value!r}")
+    return value
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -293,8 +316,8 @@ class TrainingConfig:
 #: Named scales. ``paper`` is PAPER.md's; ``book`` is what the book's
 #: population uses; ``ci`` is small enough for a 2-core CI run.
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "ci": MappingProxyType({"N": 200, "g": 1.2, "pg": 0.4, "fb": 10.0, "trials": 600}),
-    "book": MappingProxyType({"N": 300, "g": 1.2, "pg": 0.4, "fb": 10.0, "trials": 1500}),
+    "ci": MappingProxyType({"N": 200, "g": 1.2, "pg": 0.4, "fb": 10.0, "trials": 1000}),
+    "book": MappingProxyType({"N": 300, "g": 1.2, "pg": 0.4, "fb": 10.0, "trials": 3000}),
     "paper": MappingProxyType({"N": 1000, "g": 1.2, "pg": 0.9, "fb": 10.0, "trials": 3500}),
 })
 
