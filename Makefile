@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
+
 
 .PHONY: book test setup clean benchmark
 

@@ -42,7 +42,8 @@ def _function_defs(nb):
     for i, c in enumerate(_cells(nb)):
         if c["cell_type"] != "code":
             continue
-        for node in ast.parse("".join(c["source"])).body:
+        src = "".join(line for line in "".join(c["source"]).splitlines(True) if not line.lstrip().startswith("%"))
+        for node in ast.parse(src).body:
             if isinstance(node, ast.FunctionDef):
                 out.setdefault(node.name, []).append((i, node))
     return out
