@@ -21,6 +21,8 @@ __all__ = ["ANALYSES", "get_analysis"]
 
 #: name -> "module:function" (imported lazily so that importing slowmem stays cheap)
 ANALYSES: dict[str, str] = {
+    "memory": ".memory:summarize",
+    "dynamics": ".dynamics:summarize",
 }
 
 

@@ -1,0 +1,271 @@
+"""Attractor probing: where does a trained network go when left alone? (PAPER.md section 5.1)
+
+Every network runs **autonomously** (no input, feedback on) for
+``probe_trials`` trial lengths (50 x 350 steps by default) from ``S`` start
+states: ``starts_per_centre`` (20) noisy copies of each *centre* -- the 4
+trial-end states and the origin -- with independent Normal noise of std
+``start_noise`` (0.5) on every unit: 100 starts per network. The noise comes
+from :func:`~slowmem.task.trial_rng` stream 3 of the network's seed, so a
+network's probe does not depend on its batch neighbours.
+
+All B x S runs advance together in one batched simulation, split in time
+into chunks of ``chunk_trials`` trial lengths so that only what is needed is
+kept: the response z at full resolution over the last ``window_trials`` (2)
+trial lengths, z every ``trace_every`` steps over the whole run (the long
+output traces of the figures), and the states at ``n_snapshots``
+geometrically spaced times (seeds for the slow-point finder).
+
+Over the window, per start: variance, mean, minimum and maximum of z; at the
+end: the final output and final state. Distinct attractors are counted by
+greedy clustering (:func:`count_distinct`) of the final outputs (tolerance
+``output_tolerance``) and of the final states (RMS distance
+``state_tolerance``) of the starts that *settled* (window variance below
+``variance_tolerance``). Reading these numbers as mechanisms is
+:mod:`slowmem.analysis.mechanisms`'s job.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..config import ConfigError, DynamicsConfig
+from ..network import RateNetworks
+from ..task import SPMTask, trial_rng
+
+__all__ = ["AttractorProbe", "probe_attractors", "probe_starts", "count_distinct", "dynamics_config",
+           "check_trial_end_states", "PROBE_STREAM"]
+
+#: Random stream (:func:`slowmem.task.trial_rng`) of the probe's start noise and the slow-point sampling.
+PROBE_STREAM = 3
+
+
+def dynamics_config(cfg: DynamicsConfig | None = None, **overrides) -> DynamicsConfig:
+    """``cfg`` (default :class:`~slowmem.config.DynamicsConfig`) with the non-None ``overrides`` applied."""
+    cfg = DynamicsConfig() if cfg is None else cfg
+    if not isinstance(cfg, DynamicsConfig):
+        raise ConfigError(f"cfg must be a slowmem.config.DynamicsConfig; got {type(cfg).__name__}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(cfg, **overrides) if overrides else cfg
+
+
+def check_trial_end_states(net: RateNetworks, trial_end_states: torch.Tensor) -> torch.Tensor:
+    """Validate ``trial_end_states: (B, 4, N)``; returns them on the networks' device and dtype."""
+    x = torch.as_tensor(trial_end_states)
+    if x.ndim != 3 or x.shape != (net.B, 4, net.N):
+        raise ConfigError(f"trial_end_states must be (B={net.B}, 4, N={net.N}), one state per trial type; "
+                          f"got {tuple(x.shape)}")
+    return x.to(device=net.device, dtype=net.dtype)
+
+
+def count_distinct(points: torch.Tensor, valid: torch.Tensor, tolerance: float,
+                   order: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy ("leader") clustering of K points per network, batched over networks.
+
+    Points are visited in ``order`` (default: index order); a valid point
+    farther than ``tolerance`` from every leader so far becomes a leader, else
+    it joins the first leader within ``tolerance``. Distances are RMS over the
+    last axis, ``|a - b| / sqrt(D)`` (plain ``|a - b|`` for scalars).
+
+    Args:
+        points: ``(B, K, D)`` (or ``(B, K)`` scalars).
+        valid: ``(B, K)`` bool; invalid points get label -1 and lead nothing.
+        order: ``(B, K)`` long, a permutation of ``0..K-1`` per network.
+    Returns:
+        ``(n (B,) long, leader (B, K) long)``: the number of clusters, and for
+        every point the index of its cluster's leader (-1 if invalid).
+    """
+    p = points.unsqueeze(-1) if points.ndim == 2 else points
+    B, K, D = p.shape
+    dev = p.device
+    if order is None:
+        order = torch.arange(K, device=dev).expand(B, K)
+    order = order.to(dev)
+    p = p.gather(1, order.unsqueeze(-1).expand(B, K, D))
+    ok = (valid.to(dev).gather(1, order) & torch.isfinite(p).all(-1)).cpu().numpy()
+    near = (torch.cdist(torch.nan_to_num(p), torch.nan_to_num(p)) / math.sqrt(D) <= tolerance).cpu().numpy()
+    # the visit is sequential by nature (batched over networks); NumPy keeps its many tiny steps cheap
+    leads = np.zeros((B, K), dtype=bool)
+    label = np.full((B, K), -1, dtype=np.int64)
+    for i in range(K):
+        cand = near[:, i] & leads                               # (B, K) leaders within reach
+        joined = cand.any(1)
+        new = ok[:, i] & ~joined
+        leads[:, i] = new
+        label[:, i] = np.where(new, i, np.where(ok[:, i] & joined, cand.argmax(1), -1))
+    # back to the caller's indexing: labels are positions in visiting order
+    order_np = order.cpu().numpy()
+    leader = np.where(label >= 0, np.take_along_axis(order_np, np.maximum(label, 0), 1), -1)
+    out = np.empty_like(leader)
+    np.put_along_axis(out, order_np, leader, 1)
+    return torch.from_numpy(leads.sum(1)).to(dev), torch.from_numpy(out).to(dev)
+
+
+@dataclass
+class AttractorProbe:
+    """Autonomous runs of B networks from S start states each. Arrays share the leading axis B.
+
+    Attributes:
+        seeds: ``(B,)`` network seeds.
+        start_centre: ``(S,)`` centre of each start: trial type 0..3 (its
+            trial-end state) or 4 (the origin).
+        starts: ``(B, S, N)`` start states.
+        output_variance, output_mean, output_min, output_max: ``(B, S)`` of
+            the response z over the window (the last ``window_steps`` steps).
+        final_output: ``(B, S)`` z of the final state.
+        final_state: ``(B, S, N)`` state after ``steps`` steps.
+        finite: ``(B, S)`` bool: the run stayed finite.
+        settled: ``(B, S)`` bool: finite and window variance below ``variance_tolerance``.
+        n_distinct_outputs: ``(B,)`` distinct final outputs of the settled starts.
+        n_distinct_states: ``(B,)`` distinct final states of the settled starts.
+        trace_steps: ``(Tt,)`` steps at which ``z_trace`` was sampled.
+        z_trace: ``(Tt, B, S)`` z over the whole run, every ``trace_every`` steps.
+        snapshot_steps: ``(n_snap,)`` steps at which ``snapshots`` were taken.
+        snapshots: ``(n_snap, B, S, N)`` states along the runs.
+        steps, window_steps: length of the run and of the window (steps).
+        variance_tolerance, output_tolerance, state_tolerance: the settings used.
+        seconds: wall time.
+    """
+
+    seeds: np.ndarray
+    start_centre: np.ndarray
+    starts: torch.Tensor
+    output_variance: np.ndarray
+    output_mean: np.ndarray
+    output_min: np.ndarray
+    output_max: np.ndarray
+    final_output: np.ndarray
+    final_state: torch.Tensor
+    finite: np.ndarray
+    settled: np.ndarray
+    n_distinct_outputs: np.ndarray
+    n_distinct_states: np.ndarray
+    trace_steps: np.ndarray
+    z_trace: np.ndarray
+    snapshot_steps: np.ndarray
+    snapshots: torch.Tensor
+    steps: int
+    window_steps: int
+    variance_tolerance: float
+    output_tolerance: float
+    state_tolerance: float
+    seconds: float = float("nan")
+
+    @property
+    def B(self) -> int:
+        return len(self.seeds)
+
+    def distinct_outputs(self, *, variance_tolerance: float | None = None,
+                         output_tolerance: float | None = None) -> np.ndarray:
+        """``(B,)`` distinct final outputs of the settled starts, with other tolerances than stored."""
+        vt = self.variance_tolerance if variance_tolerance is None else variance_tolerance
+        ot = self.output_tolerance if output_tolerance is None else output_tolerance
+        settled = torch.as_tensor(self.finite & (self.output_variance < vt))
+        n, _ = count_distinct(torch.as_tensor(self.final_output), settled, ot)
+        return n.numpy()
+
+    def distinct_states(self, *, variance_tolerance: float | None = None,
+                        state_tolerance: float | None = None) -> np.ndarray:
+        """``(B,)`` distinct final states of the settled starts, with other tolerances than stored."""
+        vt = self.variance_tolerance if variance_tolerance is None else variance_tolerance
+        st = self.state_tolerance if state_tolerance is None else state_tolerance
+        settled = torch.as_tensor(self.finite & (self.output_variance < vt), device=self.final_state.device)
+        n, _ = count_distinct(self.final_state, settled, st)
+        return n.cpu().numpy()
+
+
+def probe_starts(net: RateNetworks, trial_end_states: torch.Tensor, cfg: DynamicsConfig | None = None
+                 ) -> tuple[torch.Tensor, np.ndarray]:
+    """The probe's start states.
+
+    Returns ``(starts (B, S, N), centre (S,))`` with ``S = n_centres *
+    starts_per_centre``, centre-major: the trial-end state of type 0 plus
+    noise 20 times, then type 1, ..., then the origin plus noise. Noise:
+    ``start_noise * Normal(0, 1)`` from :func:`~slowmem.task.trial_rng` stream
+    :data:`PROBE_STREAM` of each network's seed (drawn in float64 on the CPU).
+    """
+    cfg = dynamics_config(cfg)
+    ends = check_trial_end_states(net, trial_end_states)
+    centres = ends if not cfg.include_origin else torch.cat([ends, torch.zeros_like(ends[:, :1])], 1)
+    centre = np.repeat(np.arange(cfg.n_centres), cfg.starts_per_centre)
+    S = len(centre)
+    noise = torch.stack([torch.from_numpy(trial_rng(s, PROBE_STREAM).standard_normal((S, net.N)))
+                         for s in net.seeds]).to(device=net.device, dtype=net.dtype)
+    return centres[:, torch.as_tensor(centre, device=net.device)] + cfg.start_noise * noise, centre
+
+
+def _snapshot_steps(total: int, first: int, n: int) -> np.ndarray:
+    """``n`` distinct steps spaced geometrically from ``first`` to ``total`` (fewer if they collide)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    s = np.unique(np.round(np.geomspace(max(1, min(first, total)), total, n)).astype(np.int64))
+    return s
+
+
+def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                     cfg: DynamicsConfig | None = None, probe_trials: int | None = None,
+                     progress: bool = False) -> AttractorProbe:
+    """Run B networks autonomously from noisy trial-end states and the origin (PAPER.md 5.1).
+
+    Args:
+        net: B networks.
+        trial_end_states: ``(B, 4, N)`` indexed by trial type.
+        cfg: a :class:`~slowmem.config.DynamicsConfig` (defaults if None).
+        probe_trials: override of ``cfg.probe_trials`` (trial lengths to run).
+    Returns:
+        :class:`AttractorProbe`.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    cfg = dynamics_config(cfg, probe_trials=probe_trials)
+    x, centre = probe_starts(net, trial_end_states, cfg)
+    starts = x.clone()
+    total = cfg.probe_trials * task.T
+    window = cfg.window_trials * task.T
+    w0 = total - window
+    snaps_at = _snapshot_steps(total, task.period_steps["response"], cfg.n_snapshots)
+    chunk = cfg.chunk_trials * task.T
+    cuts = np.unique(np.concatenate([np.arange(0, total, chunk), [w0, total], snaps_at]))
+    B, S, N = x.shape
+    dev = net.device
+    wo = net.wo[..., 0]                                      # (B, N)
+    z_window = torch.empty((window, B, S), device=dev, dtype=net.dtype)
+    trace = []
+    snaps = torch.empty((len(snaps_at), B, S, N), device=dev, dtype=net.dtype)
+    n_snap = 0
+    with torch.no_grad():
+        for a, b in tqdm(list(zip(cuts[:-1], cuts[1:])), desc="attractor probe", disable=not progress,
+                         unit="chunk"):
+            sim = net.simulate(x, steps=int(b - a), dt=task.dt, tau=task.cfg.tau)
+            z = sim.outputs[..., 0]                              # (b - a, B, S): z at steps a..b-1
+            first = (-a) % cfg.trace_every
+            trace.append(z[first::cfg.trace_every])
+            if b > w0:
+                lo = max(a, w0)
+                z_window[lo - w0:b - w0] = z[lo - a:]
+            x = sim.final_state
+            if n_snap < len(snaps_at) and b == snaps_at[n_snap]:
+                snaps[n_snap] = x
+                n_snap += 1
+    final_z = (torch.tanh(x) * wo.unsqueeze(1)).sum(-1)        # (B, S)
+    finite = torch.isfinite(x).all(-1) & torch.isfinite(z_window).all(0)
+    var = z_window.var(0, unbiased=False)
+    settled = finite & (var < cfg.variance_tolerance)
+    n_out, _ = count_distinct(final_z, settled, cfg.output_tolerance)
+    n_state, _ = count_distinct(x, settled, cfg.state_tolerance)
+    np_ = lambda t: t.detach().to("cpu", torch.float64).numpy()    # noqa: E731
+    trace_steps = np.arange(0, total, cfg.trace_every)
+    return AttractorProbe(
+        seeds=np.asarray(net.seeds), start_centre=centre, starts=starts,
+        output_variance=np_(var), output_mean=np_(z_window.mean(0)), output_min=np_(z_window.amin(0)),
+        output_max=np_(z_window.amax(0)), final_output=np_(final_z), final_state=x,
+        finite=finite.cpu().numpy(), settled=settled.cpu().numpy(),
+        n_distinct_outputs=n_out.cpu().numpy(), n_distinct_states=n_state.cpu().numpy(),
+        trace_steps=trace_steps, z_trace=np_(torch.cat(trace)), snapshot_steps=snaps_at, snapshots=snaps,
+        steps=total, window_steps=window, variance_tolerance=cfg.variance_tolerance,
+        output_tolerance=cfg.output_tolerance, state_tolerance=cfg.state_tolerance,
+        seconds=time.perf_counter() - t0)

@@ -1,0 +1,168 @@
+"""All dynamical-systems analyses of a batch of trained networks, and their summary.
+
+:func:`analyze_dynamics` runs, on B networks at once,
+
+1. the attractor probe (:mod:`~slowmem.analysis.attractors`, PAPER.md 5.1),
+2. the taxonomy (:mod:`~slowmem.analysis.mechanisms`, claims C1, C2) and the
+   efficiency (C5),
+3. the activation profile on test trials (:mod:`~slowmem.analysis.activity`, C3),
+4. the slow-point finder (:mod:`~slowmem.analysis.slowpoints`, 5.2), started
+   from states along the probe's runs (its snapshots) and along the test
+   trials of step 3 -- no trajectory is simulated twice --
+   and the slow-manifold cross-check.
+
+:func:`summarize` is the registry entry (``ANALYSES["dynamics"]``): one
+JSON-ready dict per network. :func:`dynamics_table` is one row per network.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import PERIODS, DynamicsConfig, NetworkConfig
+from ..network import RateNetworks
+from ..task import SPMTask
+from .activity import ActivityProfile, activity_profile
+from .attractors import AttractorProbe, dynamics_config, probe_attractors
+from .mechanisms import Mechanisms, classify, slow_manifold_check
+from .slowpoints import SlowPoints, find_slow_points, sample_starts
+
+__all__ = ["DynamicsResult", "analyze_dynamics", "summarize", "dynamics_table"]
+
+
+@dataclass
+class DynamicsResult:
+    """Everything the dynamics analyses found for B networks.
+
+    Attributes:
+        seeds: ``(B,)``; configs: the B network configs.
+        probe, mechanisms, activity, slow_points: the four results.
+        slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check`.
+        seconds: stage name -> wall time.
+    """
+
+    seeds: np.ndarray
+    configs: tuple[NetworkConfig, ...]
+    probe: AttractorProbe
+    mechanisms: Mechanisms
+    activity: ActivityProfile
+    slow_points: SlowPoints
+    slow_manifold: np.ndarray
+    seconds: dict[str, float]
+
+
+def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                     cfg: DynamicsConfig | None = None, progress: bool = False) -> DynamicsResult:
+    """Probe, classify, profile and find the slow points of B networks (see the module docstring).
+
+    Args:
+        trial_end_states: ``(B, 4, N)`` indexed by trial type.
+        cfg: a :class:`~slowmem.config.DynamicsConfig` (defaults if None).
+    """
+    cfg = dynamics_config(cfg)
+    sec = {}
+    t = time.perf_counter()
+    probe = probe_attractors(networks, task, trial_end_states, cfg=cfg, progress=progress)
+    mech = classify(probe, task, cfg=cfg)
+    sec["probe"] = time.perf_counter() - t
+    t = time.perf_counter()
+    act = activity_profile(networks, task, trial_end_states, cfg=cfg, keep_states=True)
+    sec["activity"] = time.perf_counter() - t
+    t = time.perf_counter()
+    starts = sample_starts(networks, [probe.snapshots, act.states], cfg.slow_starts)
+    act.states = None                                        # the largest array; not needed any more
+    points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
+    sec["slow_points"] = time.perf_counter() - t
+    return DynamicsResult(np.asarray(networks.seeds), tuple(networks.configs), probe, mech, act, points,
+                          slow_manifold_check(points, cfg=cfg), sec)
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _summaries(res: DynamicsResult) -> list[dict]:
+    p, m, a, s = res.probe, res.mechanisms, res.activity, res.slow_points
+    counts = s.counts()
+    lead = s.leading_eigenvalue().real.cpu().numpy()
+    net = s.network.numpy()
+    var = [v[f] for v, f in zip(p.output_variance, p.finite)]          # finite starts only
+    out = []
+    for b in range(len(res.seeds)):
+        mine = net == b
+        fixed = s.is_fixed.numpy()[mine]
+        out.append({
+            "mechanism": str(m.label[b]),
+            "n_memories": int(m.n_memories),
+            "efficiency": _f(m.efficiency[b]),
+            "probe": {
+                "n_starts": int(p.finite.shape[1]),
+                "n_settled": int(m.n_settled[b]),
+                "n_oscillating": int(m.n_oscillating[b]),
+                "n_far": int(m.n_far[b]),
+                "n_attractors": int(m.n_attractors[b]),
+                "n_distinct_outputs": int(p.n_distinct_outputs[b]),
+                "n_distinct_states": int(p.n_distinct_states[b]),
+                "n_distinct_means": int(m.n_distinct_means[b]),
+                "max_output_variance": _f(var[b].max() if var[b].size else np.nan),
+                "median_output_variance": _f(np.median(var[b]) if var[b].size else np.nan),
+                "output_min": _f(np.min(p.output_min[b])),
+                "output_max": _f(np.max(p.output_max[b])),
+                "final_outputs": sorted({round(float(v), 3) for v in p.final_output[b][p.settled[b]]}),
+            },
+            "slow_points": {
+                "n_starts": int(s.n_starts),
+                **{k: int(v[b]) for k, v in counts.items()},
+                "slow_manifold": bool(res.slow_manifold[b]),
+                "leading_eigenvalue_fixed": [float(v) for v in lead[mine][fixed]],
+                "leading_eigenvalue_slow": [float(v) for v in lead[mine][~fixed]],
+            },
+            "activity": {
+                "saturation_delay": _f(a.saturation_delay[b]),
+                "saturation_response": _f(a.saturation_response[b]),
+                "phasic_index": _f(a.phasic_index[b]),
+                **{f"saturation_{per}": _f(a.period_saturation[per][b]) for per in PERIODS},
+            },
+        })
+    return out
+
+
+def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+              progress: bool = False, cfg: DynamicsConfig | None = None) -> list[dict]:
+    """One JSON-ready dict per network (the :data:`slowmem.analysis.ANALYSES` contract).
+
+    Keys: ``mechanism``, ``n_memories``, ``efficiency`` (None unless every
+    probe start settled), ``probe`` (start counts, attractor counts,
+    variance, output range, the distinct settled final outputs),
+    ``slow_points`` (``n_fixed``, ``n_fixed_stable``, ``n_slow``,
+    ``n_slow_stable``, ``slow_manifold`` and the leading eigenvalues' real
+    parts), ``activity`` (saturated fractions, ``phasic_index``). ``cfg``: a
+    :class:`~slowmem.config.DynamicsConfig` (defaults if None, which is what
+    ``slowmem analyze`` and the sweep use).
+    """
+    return _summaries(analyze_dynamics(networks, task, trial_end_states, cfg=cfg, progress=progress))
+
+
+def dynamics_table(result: DynamicsResult) -> pd.DataFrame:
+    """One row per network: ``seed, N, g, pg, fb`` then the scalar entries of :func:`summarize`.
+
+    Nested keys are joined by dots (``probe.n_settled``); lists are left out.
+    Columns ``g, pg, fb, mechanism`` feed
+    :func:`slowmem.plots_dynamics.mechanism_counts`.
+    """
+    rows = []
+    for c, seed, summ in zip(result.configs, result.seeds, _summaries(result)):
+        row = {"seed": int(seed), "N": c.N, "g": c.g, "pg": c.pg, "fb": c.fb}
+        for k, v in summ.items():
+            if isinstance(v, dict):
+                row.update({f"{k}.{kk}": vv for kk, vv in v.items() if not isinstance(vv, list)})
+            else:
+                row[k] = v
+        rows.append(row)
+    return pd.DataFrame(rows)

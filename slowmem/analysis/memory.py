@@ -1,0 +1,216 @@
+"""Memory under stress, per network: forgetting, distraction, interruption (PAPER.md 5.5-5.7).
+
+The entry point of the analysis registry is :func:`summarize` (one JSON-ready
+dict per network). :func:`run_memory` returns the full results, whose
+:meth:`MemoryResults.frames` are tidy DataFrames for the book's figures;
+:func:`frames_from_summaries` rebuilds the same tables from stored summaries
+(e.g. a sweep's records), and :func:`bootstrap_band` gives the
+bootstrap-over-networks bands drawn by :mod:`slowmem.plots_memory`.
+
+Defaults of :func:`summarize`: the forgetting curve runs on a coarser delay grid
+than the paper's (1 to 200 time units by ``summary_delay_step`` = 2, i.e. 100
+delays instead of 399) so that one N = 300 network's summary takes seconds,
+not a minute; pass ``delay_step=0.5`` for the paper's grid. Distraction and
+interruption run their paper levels plus a control level (sigma = 0: no
+noise; fraction = 0: nothing silenced).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import ConfigError, MemoryConfig
+from ..network import RateNetworks
+from ..task import SPMTask
+from .forgetting import ForgettingCurve, forgetting_curve, memory_config
+from .robustness import StressTest, distraction, interruption
+
+__all__ = ["MemoryResults", "run_memory", "summarize", "frames_from_summaries", "bootstrap_band",
+           "level_key"]
+
+
+def level_key(x: float) -> str:
+    """The JSON key of a level (sigma, fraction, delay): ``0.25 -> "0.25"``, ``1.0 -> "1"``."""
+    return f"{float(x):g}"
+
+
+@dataclass
+class MemoryResults:
+    """The three memory analyses of B networks."""
+
+    forgetting: ForgettingCurve
+    distraction: StressTest
+    interruption: StressTest
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Tidy tables: ``forgetting`` (seed, delay, failure_prob, ...), ``horizon`` (seed,
+        memory_horizon, forgets, n_fixed_time, n_asymptotic), ``distraction`` (seed, sigma,
+        failure_ratio, ...), ``interruption`` (seed, fraction, n_off, failure_ratio, ...)."""
+        return {"forgetting": self.forgetting.to_frame(), "horizon": self.forgetting.horizon_frame(),
+                "distraction": self.distraction.to_frame(), "interruption": self.interruption.to_frame()}
+
+    def summaries(self) -> list[dict]:
+        """One JSON-ready dict per network (see :func:`summarize`)."""
+        fc, ds, it = self.forgetting, self.distraction, self.interruption
+        horizon = fc.memory_horizon()
+        counts = fc.failure_type_counts()
+        p = fc.failure_probability()
+        rd, ri = ds.failure_ratio(), it.failure_ratio()
+        delays = [float(d) for d in fc.delays]
+        out = []
+        for b in range(len(fc.seeds)):
+            out.append({
+                "memory_horizon": horizon[b],
+                "forgets": horizon[b] is not None,
+                "failure_types": counts[b],
+                "forgetting": {"delays": delays, "failure_probability": [float(v) for v in p[b]],
+                               "trials_per_delay": int(fc.failed.shape[-1])},
+                "failure_ratio_by_sigma": {level_key(s): float(v) for s, v in zip(ds.levels, rd[b])},
+                "failure_ratio_by_fraction": {level_key(f): float(v) for f, v in zip(it.levels, ri[b])},
+                "n_off_by_fraction": {level_key(f): int(n) for f, n in zip(it.levels, it.n_off)},
+                "trials_per_level": int(ds.failed.shape[-1]),
+            })
+        return out
+
+
+def _with_control(levels: Sequence[float]) -> tuple[float, ...]:
+    return tuple(levels) if 0.0 in levels else (0.0, *levels)
+
+
+def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+               cfg: MemoryConfig | None = None, delays: Sequence[float] | None = None,
+               delay_step: float | None = None, sigmas: Sequence[float] | None = None,
+               fractions: Sequence[float] | None = None, progress: bool = False) -> MemoryResults:
+    """Forgetting curve, distraction and interruption of B networks.
+
+    Args:
+        trial_end_states: ``(B, 4, N)`` start states.
+        delays / delay_step: the delay grid (default: ``cfg.delay_step`` = 0.5,
+            the paper's 399 delays).
+        sigmas: noise levels (default: 0 and ``cfg.sigmas``).
+        fractions: silenced fractions (default: 0 and ``cfg.interruption_fractions``).
+    """
+    cfg = memory_config(cfg)
+    sig = _with_control(cfg.sigmas) if sigmas is None else sigmas
+    fra = _with_control(cfg.interruption_fractions) if fractions is None else fractions
+    fc = forgetting_curve(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
+                          progress=progress)
+    ds = distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, progress=progress)
+    it = interruption(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress)
+    return MemoryResults(fc, ds, it)
+
+
+def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+              progress: bool = False, cfg: MemoryConfig | None = None, delay_step: float | None = None,
+              sigmas: Sequence[float] | None = None, fractions: Sequence[float] | None = None) -> list[dict]:
+    """Memory under stress, one JSON-ready dict per network (same order as ``networks.seeds``).
+
+    Keys of each dict:
+
+    * ``memory_horizon``: first delay (time units, >= the trained delay 1)
+      at which a trial fails; None if none fails on the grid. ``forgets``: bool.
+    * ``failure_types``: ``{"fixed-time": n, "asymptotic": m}`` counts over all
+      failed (delay, condition) trials.
+    * ``forgetting``: ``delays``, ``failure_probability`` (lists) and ``trials_per_delay``.
+    * ``failure_ratio_by_sigma``: ``{"0": r, "0.1": r, ...}`` (``"0"`` = no noise).
+    * ``failure_ratio_by_fraction``: ``{"0": r, "0.1": r, ...}`` and
+      ``n_off_by_fraction`` the silenced unit counts; ``trials_per_level``.
+
+    The delay grid defaults to ``cfg.summary_delay_step`` (2 time units, 100
+    delays) to keep the summary fast; ``delay_step=0.5`` gives the paper's grid.
+    """
+    cfg = memory_config(cfg)
+    step = cfg.summary_delay_step if delay_step is None else delay_step
+    res = run_memory(networks, task, trial_end_states, cfg=cfg, delay_step=step, sigmas=sigmas,
+                     fractions=fractions, progress=progress)
+    return res.summaries()
+
+
+def frames_from_summaries(summaries: Sequence[Mapping[str, Any]], seeds: Sequence[Any],
+                          meta: pd.DataFrame | None = None, *, key: str = "seed") -> dict[str, pd.DataFrame]:
+    """The tidy tables of :meth:`MemoryResults.frames` rebuilt from :func:`summarize`'s dicts.
+
+    Args:
+        summaries: one ``summarize`` dict per network.
+        seeds: the networks' identifiers, same order (seeds, or sweep network ids).
+        meta: optional per-network table with a ``key`` column (e.g. a
+            ``mechanism`` label); its other columns are merged into every table.
+        key: name of the identifier column (``seed``; ``network_id`` for a sweep
+            population, where seeds repeat across settings).
+    Returns:
+        ``{"forgetting", "horizon", "distraction", "interruption"}`` DataFrames.
+    """
+    if len(summaries) != len(seeds):
+        raise ConfigError(f"summaries and seeds must have the same length; got {len(summaries)} and {len(seeds)}")
+    fr, hz, ds, it = [], [], [], []
+    for s, d in zip(seeds, summaries):
+        f = d["forgetting"]
+        fr.append(pd.DataFrame({key: s, "delay": np.asarray(f["delays"], float),
+                                "failure_prob": np.asarray(f["failure_probability"], float)}))
+        h = d["memory_horizon"]
+        hz.append({key: s, "memory_horizon": np.nan if h is None else float(h), "forgets": h is not None,
+                   "n_fixed_time": int(d["failure_types"]["fixed-time"]),
+                   "n_asymptotic": int(d["failure_types"]["asymptotic"])})
+        ds.append(pd.DataFrame({key: s, "sigma": [float(k) for k in d["failure_ratio_by_sigma"]],
+                                "failure_ratio": list(d["failure_ratio_by_sigma"].values())}))
+        n_off = d.get("n_off_by_fraction", {})
+        it.append(pd.DataFrame({key: s, "fraction": [float(k) for k in d["failure_ratio_by_fraction"]],
+                                "n_off": [n_off.get(k, -1) for k in d["failure_ratio_by_fraction"]],
+                                "failure_ratio": list(d["failure_ratio_by_fraction"].values())}))
+    out = {"forgetting": pd.concat(fr, ignore_index=True) if fr else pd.DataFrame(),
+           "horizon": pd.DataFrame(hz),
+           "distraction": pd.concat(ds, ignore_index=True) if ds else pd.DataFrame(),
+           "interruption": pd.concat(it, ignore_index=True) if it else pd.DataFrame()}
+    if meta is not None:
+        if key not in meta.columns:
+            raise ConfigError(f"meta must have a {key!r} column")
+        out = {k: v.merge(meta, on=key, how="left") if len(v) else v for k, v in out.items()}
+    return out
+
+
+def bootstrap_band(frame: pd.DataFrame, x: str, y: str, *, by: str | None = None, n_boot: int = 1000,
+                   level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Mean of ``y`` over networks at each ``x``, with a bootstrap-over-networks band.
+
+    Networks (rows' ``network_id`` if the table has one, else ``seed``) are
+    resampled with replacement ``n_boot`` times
+    (a fixed generator from ``seed``: the same input gives the same band); the
+    band is the central ``level`` interval of the resampled means. NaN values
+    are ignored in means.
+
+    Returns:
+        One row per (``by`` group,) ``x``: ``[by], x, mean, lo, hi, n_networks``.
+    """
+    unit = "network_id" if "network_id" in frame.columns else "seed"
+    for c in (x, y, unit) + ((by,) if by else ()):
+        if c not in frame.columns:
+            raise ConfigError(f"bootstrap_band: column {c!r} not in the table; have {list(frame.columns)}")
+    if not 0 < level < 1:
+        raise ConfigError(f"level must be in (0, 1); got {level}")
+    if int(n_boot) < 1:
+        raise ConfigError(f"n_boot must be >= 1; got {n_boot}")
+    rng = np.random.default_rng(seed)
+    parts = []
+    groups = frame.groupby(by, sort=True) if by else [(None, frame)]
+    for key, g in groups:
+        table = g.pivot_table(index=unit, columns=x, values=y, aggfunc="mean")     # networks x levels
+        vals = table.to_numpy(dtype=np.float64)
+        n = vals.shape[0]
+        idx = rng.integers(0, n, size=(int(n_boot), n))
+        with np.errstate(all="ignore"):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                boots = np.nanmean(vals[idx], axis=1)                              # (n_boot, n_x)
+                lo, hi = np.nanquantile(boots, [(1 - level) / 2, (1 + level) / 2], axis=0)
+                mean = np.nanmean(vals, axis=0)
+        d = {x: table.columns.to_numpy(), "mean": mean, "lo": lo, "hi": hi,
+             "n_networks": np.isfinite(vals).sum(0)}
+        if by:
+            d = {by: key if not isinstance(key, tuple) else key[0], **d}
+        parts.append(pd.DataFrame(d))
+    return pd.concat(parts, ignore_index=True)

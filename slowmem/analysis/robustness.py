@@ -1,0 +1,221 @@
+"""Memory under disturbance: distraction noise and interruption (PAPER.md sections 5.6, 5.7).
+
+Both tests disturb stimulus 1 only, then let the trial run as usual, and count
+failed trials with the failure rule of :mod:`slowmem.analysis.forgetting`
+(mean response-window output not within ``failure_tolerance`` = 0.1 of
+nominal, or nearest a wrong encoding). Every trial type is run from every
+trial-end state ``n_repeats`` times (10) at every disturbance level, all levels
+of all networks in one batched simulation (chunked by ``max_chunk_elements``).
+
+**Distraction** (claim C6). At every step of stimulus 1, each coordinate of
+the input latent gets ``uniform(0, 1) * sigma + noise_offset`` added
+(``noise_offset`` = 0.5), literally as PAPER.md states it. Note what this is:
+a random perturbation of spread ``sigma`` (standard deviation
+``sigma / sqrt(12)``) **plus a mean offset of** ``sigma / 2 + 0.5`` on both
+latent coordinates. We do not rescale or centre it. ``sigma = 0`` is special:
+it is the noiseless control (nothing added, not even the 0.5 offset), so the
+curve starts at the undisturbed failure ratio, which is ~0 for a network that
+passed its success test; note the jump to a 0.5 offset at any sigma > 0.
+
+**Interruption.** During stimulus 1 the input to the first ``n_off`` units
+(``n_off = round(fraction * N)``; the paper: 100..900 of N = 1000) is silenced
+through :meth:`~slowmem.network.RateNetworks.simulate`'s ``input_mask``; the
+rest of the trial is unmasked. ``fraction = 0`` is the uninterrupted control.
+
+Common random numbers: within one network, every level sees the same stimulus
+images (and, for distraction, the same uniform draws, scaled by sigma), so
+differences between levels are due to the level alone. Draws come from
+:func:`~slowmem.task.trial_rng` streams 6 (distraction) and 7 (interruption).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..config import MemoryConfig
+from ..evaluation import response_stats
+from ..network import RateNetworks
+from ..task import SPMTask, trial_rng
+from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate, trial_failed
+
+__all__ = ["StressTest", "distraction", "interruption", "distraction_noise", "silenced_units"]
+
+DISTRACTION_STREAM = 6
+INTERRUPTION_STREAM = 7
+
+
+@dataclass
+class StressTest:
+    """Trials with a disturbed stimulus 1, for B networks at L levels.
+
+    Attributes:
+        kind: ``distraction`` or ``interruption``.
+        level_name: ``sigma`` or ``fraction``.
+        seeds: ``(B,)`` network seeds.
+        levels: ``(L,)`` noise levels sigma, or silenced fractions of N.
+        n_off: ``(L,)`` silenced units per level (interruption) or None.
+        start_index: ``(K,)`` start state of each condition.
+        trial_types: ``(K,)`` trial type of each condition.
+        mean_response: ``(B, L, K)`` mean response-window output.
+        failed: ``(B, L, K)`` bool, the failure rule.
+        seconds: wall time.
+    """
+
+    kind: str
+    level_name: str
+    seeds: np.ndarray
+    levels: np.ndarray
+    n_off: np.ndarray | None
+    start_index: np.ndarray
+    trial_types: np.ndarray
+    mean_response: np.ndarray
+    failed: np.ndarray
+    seconds: float = float("nan")
+
+    def failure_ratio(self) -> np.ndarray:
+        """``(B, L)`` fraction of failed trials at each level."""
+        return self.failed.mean(-1)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table, one row per (network, level): ``seed, <level_name>, [n_off,]
+        failure_ratio, n_trials, n_failed``."""
+        B, L, K = self.failed.shape
+        d = {"seed": np.repeat(np.asarray(self.seeds), L), self.level_name: np.tile(self.levels, B)}
+        if self.n_off is not None:
+            d["n_off"] = np.tile(self.n_off, B)
+        d["failure_ratio"] = self.failure_ratio().reshape(-1)
+        d["n_trials"] = np.full(B * L, K, dtype=np.int64)
+        d["n_failed"] = self.failed.sum(-1).reshape(-1).astype(np.int64)
+        return pd.DataFrame(d)
+
+
+def distraction_noise(sigmas: torch.Tensor, uniform: torch.Tensor, offset: float) -> torch.Tensor:
+    """The distractor added to stimulus 1: ``uniform * sigma + offset``, and 0 where ``sigma == 0``.
+
+    Args:
+        sigmas: ``(L,)`` noise levels.
+        uniform: ``(T1, B, K, 2)`` draws from uniform(0, 1).
+    Returns:
+        ``(T1, B, L, K, 2)``.
+    """
+    s = sigmas.to(uniform).view(1, 1, -1, 1, 1)
+    noise = uniform.unsqueeze(2) * s + offset
+    return torch.where(s > 0, noise, torch.zeros_like(noise))
+
+
+def silenced_units(fractions: Sequence[float], N: int) -> np.ndarray:
+    """``(L,)`` int64: ``n_off = round(fraction * N)`` units silenced at each level."""
+    return np.rint(np.asarray(fractions, dtype=np.float64) * N).astype(np.int64)
+
+
+def _prepare(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, n_repeats: int, stream: int):
+    starts = check_starts(net, trial_end_states)
+    B, S, N = starts.shape
+    start_idx, types_k = condition_grid(S, n_repeats)
+    rngs = [trial_rng(s, stream) for s in net.seeds]
+    tr = task.make_trials(np.tile(types_k, (B, 1)), rngs, device=net.device, dtype=net.dtype)
+    x0 = starts[:, torch.as_tensor(start_idx, device=net.device)]          # (B, K0, N)
+    return starts, start_idx, types_k, rngs, tr, x0
+
+
+def _expand(t: torch.Tensor, L: int, dim: int) -> torch.Tensor:
+    """Repeat ``t`` L times as a new axis at ``dim`` and merge it with the next axis (level-major)."""
+    shape = list(t.shape)
+    e = t.unsqueeze(dim).expand(*shape[:dim], L, *shape[dim:])
+    return e.reshape(*shape[:dim], L * shape[dim], *shape[dim + 1:])
+
+
+def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                sigmas: Sequence[float] | None = None, n_repeats: int | None = None,
+                noise_offset: float | None = None, cfg: MemoryConfig | None = None,
+                progress: bool = False) -> StressTest:
+    """Failure under distraction noise on stimulus 1 (PAPER.md section 5.6).
+
+    Args:
+        trial_end_states: ``(B, S, N)`` start states.
+        sigmas: noise levels (default ``cfg.sigmas``, the paper's list;
+            include 0 for the noiseless control).
+        n_repeats: noisy repeats per (start, type) (default 10).
+        noise_offset: the constant added with the noise (default 0.5).
+    Returns:
+        :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * n_repeats``.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    cfg = memory_config(cfg, sigmas=sigmas, n_repeats=n_repeats, noise_offset=noise_offset)
+    starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
+                                                        DISTRACTION_STREAM)
+    B, K0 = x0.shape[:2]
+    n1 = task.period_steps["stim1"]
+    u = torch.from_numpy(np.stack([r.random((n1, K0, 2)) for r in rngs], axis=1)).to(net.device, net.dtype)
+    levels = np.asarray(cfg.sigmas, dtype=np.float64)
+    L = len(levels)
+    types_t = torch.as_tensor(types_k)
+    mean = torch.empty((B, L, K0), dtype=torch.float64)
+    per_chunk = _chunk_size(net, cfg, K0)
+    chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
+    with torch.no_grad():
+        for a, b in tqdm(chunks, desc="distraction", disable=not progress, unit="chunk"):
+            Lc = b - a
+            inp = tr.inputs.unsqueeze(2).expand(-1, -1, Lc, -1, -1).clone()          # (T, B, Lc, K0, 2)
+            inp[:n1] += distraction_noise(torch.as_tensor(levels[a:b]), u, cfg.noise_offset)
+            sim = simulate(net, _expand(x0, Lc, 1), inp.reshape(task.T, B, Lc * K0, 2), dt=task.dt,
+                               tau=task.cfg.tau)
+            m, _ = response_stats(sim.outputs, torch.zeros(()), task)
+            mean[:, a:b] = m.reshape(B, Lc, K0)
+    failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
+    return StressTest("distraction", "sigma", np.asarray(net.seeds), levels, None, start_idx, types_k,
+                      mean.numpy(), failed.numpy(), time.perf_counter() - t0)
+
+
+def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                 fractions: Sequence[float] | None = None, n_repeats: int | None = None,
+                 cfg: MemoryConfig | None = None, progress: bool = False) -> StressTest:
+    """Failure when the input to the first ``n_off`` units is silenced during stimulus 1 (PAPER.md 5.7).
+
+    Args:
+        trial_end_states: ``(B, S, N)`` start states.
+        fractions: silenced fractions of N (default ``cfg.interruption_fractions``,
+            0.1..0.9; include 0 for the uninterrupted control).
+        n_repeats: stimulus draws per (start, type) (default 10).
+    Returns:
+        :class:`StressTest` with ``levels = fractions``, ``n_off = round(fraction * N)``.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    cfg = memory_config(cfg, interruption_fractions=fractions, n_repeats=n_repeats)
+    starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
+                                                        INTERRUPTION_STREAM)
+    B, K0 = x0.shape[:2]
+    N = net.N
+    levels = np.asarray(cfg.interruption_fractions, dtype=np.float64)
+    n_off = silenced_units(levels, N)
+    L = len(levels)
+    w1 = task.windows["stim1"]
+    resp = slice(task.windows["response"].start - w1.stop, task.T - w1.stop)
+    types_t = torch.as_tensor(types_k)
+    mean = torch.empty((B, L, K0), dtype=torch.float64)
+    unit = torch.arange(N, device=net.device)
+    per_chunk = _chunk_size(net, cfg, K0)
+    chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
+    with torch.no_grad():
+        for a, b in tqdm(chunks, desc="interruption", disable=not progress, unit="chunk"):
+            Lc = b - a
+            off = torch.as_tensor(n_off[a:b], device=net.device)
+            keep = (unit.unsqueeze(0) >= off.unsqueeze(1)).to(net.dtype)              # (Lc, N)
+            mask = keep.view(1, Lc, 1, N).expand(B, Lc, K0, N).reshape(B, Lc * K0, N)
+            inp = _expand(tr.inputs, Lc, 2)                                            # (T, B, Lc*K0, 2)
+            s1 = simulate(net, _expand(x0, Lc, 1), inp[w1], dt=task.dt, tau=task.cfg.tau, input_mask=mask)
+            s2 = simulate(net, s1.final_state, inp[w1.stop:], dt=task.dt, tau=task.cfg.tau)
+            m, _ = response_stats(s2.outputs, torch.zeros(()), task, window=resp)
+            mean[:, a:b] = m.reshape(B, Lc, K0)
+    failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
+    return StressTest("interruption", "fraction", np.asarray(net.seeds), levels, n_off, start_idx, types_k,
+                      mean.numpy(), failed.numpy(), time.perf_counter() - t0)
