@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--json", action="store_true", help="print one JSON document")
     an.add_argument("--no-progress", action="store_true", help="no progress bars")
     an.set_defaults(func=_cmd_analyze, parser=an)
+    from .sweep import add_sweep_parser
+    add_sweep_parser(sub)       # slowmem sweep run|status (all logic in slowmem/sweep.py)
     return p
 
 
