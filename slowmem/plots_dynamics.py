@@ -22,7 +22,7 @@ from .config import MECHANISMS, ConfigError
 from .task import SPMTask
 
 __all__ = ["MECHANISM_COLORS", "CENTRE_COLORS", "pca_trajectories", "eigenvalue_spectra", "autonomous_traces",
-           "mechanism_counts", "mechanism_heatmap", "saturation_profile"]
+           "mechanism_counts", "mechanism_heatmap", "saturation_profile", "by_mechanism"]
 
 MECHANISM_COLORS = dict(zip(MECHANISMS, ("#1b9e77", "#7570b3", "#d95f02", "#999999")))
 #: Colours of the probe's start centres: trial types (0,0), (0,1), (1,0), (1,1), then the origin.
@@ -219,4 +219,24 @@ def saturation_profile(activity: ActivityProfile, task: SPMTask, *, networks: Se
     ax.set_ylabel(f"fraction |r| > {activity.saturation:g}")
     ax.set_ylim(0, None)
     ax.legend(fontsize=7)
+    return fig
+
+
+def by_mechanism(df: pd.DataFrame, value: str, *, column: str = "mechanism", ylabel: str | None = None,
+                 ax=None) -> Figure:
+    """One value per network (e.g. phasic index, efficiency) as points per mechanism, with medians."""
+    _check_frame(df, [column, value])
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
+    else:
+        fig = ax.figure
+    present = [m for m in MECHANISMS if (df[column] == m).any()]
+    for i, m in enumerate(present):
+        v = pd.to_numeric(df.loc[df[column] == m, value], errors="coerce").dropna().to_numpy()
+        jitter = np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.zeros(len(v))
+        ax.scatter(i + jitter, v, s=18, alpha=0.7, color=MECHANISM_COLORS[m])
+        if len(v):
+            ax.hlines(np.median(v), i - 0.3, i + 0.3, color="k", lw=2)
+    ax.set_xticks(range(len(present)), [f"{m}\n(n={int((df[column] == m).sum())})" for m in present])
+    ax.set_ylabel(ylabel or value)
     return fig

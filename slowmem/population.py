@@ -1,0 +1,121 @@
+"""The population of trained networks a chapter reports on: stored sweep results, or a live one.
+
+The book's population chapters (*Four mechanisms*, *Forgetting*, *Robustness*,
+the reproduction report) read a sweep results folder (:mod:`slowmem.results`)
+committed under ``book/data/``. When that folder is absent (or a reader points
+a chapter elsewhere) they make a small population live, with the same sweep
+pipeline in this process, and say so. Either way the chapter gets a
+:class:`Population`: the per-network table plus the trained networks on demand.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from .config import ConfigError
+
+__all__ = ["Population", "load_population", "LIVE_GRID"]
+
+#: The small grid trained live when no stored population is available
+#: (a few minutes on a 2-core CPU).
+LIVE_GRID: Mapping[str, Any] = {"name": "live_ci", "preset": "ci", "seeds": "0-3", "g": [1.2, 1.5]}
+
+
+@dataclass
+class Population:
+    """A table of networks (one row each) and where it came from.
+
+    Attributes:
+        table: :func:`slowmem.results.load_results` of the folder: config
+            columns, ``seed``, ``network_id``, ``success``, accuracies and the
+            flattened analysis summaries (``dynamics.*``, ``memory.*``).
+        path: the results folder.
+        source: ``stored`` (read from disk) or ``live`` (made just now).
+        manifest: the folder's manifest (grid, command, version).
+    """
+
+    table: pd.DataFrame
+    path: Path
+    source: str
+    manifest: dict
+
+    @property
+    def successful(self) -> pd.DataFrame:
+        """Rows of networks that perform the task (the ones analysed)."""
+        return self.table[self.table["success"].astype(bool)].reset_index(drop=True)
+
+    def describe(self) -> str:
+        """One sentence: which population, how big, how it was made."""
+        t = self.table
+        cmd = self.manifest.get("command") or "(command not recorded)"
+        n_ok = int(t["success"].astype(bool).sum()) if len(t) else 0
+        settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
+                             if k in t.columns and len(t))
+        what = "stored results" if self.source == "stored" else "a population trained live just now"
+        return (f"This chapter uses {what} in `{self.path}`: {len(t)} networks ({settings}), "
+                f"{n_ok} of which perform the task; made by `{cmd}` "
+                f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
+
+    def networks(self, network_ids: Sequence[str], device: str = "cpu"):
+        """``(networks, trial_end_states (B, 4, N), task)`` rebuilt from the folder (hash-checked)."""
+        from .results import load_networks
+        from .task import SPMTask
+
+        nets, ends, cfgs = load_networks(self.path, list(network_ids), device=device)
+        return nets, ends, SPMTask(cfgs[0].task)
+
+    def analysis_summaries(self, name: str, rows: pd.DataFrame | None = None) -> list[dict]:
+        """The stored summary dicts of analysis ``name`` for ``rows`` (default: successful networks)."""
+        rows = self.successful if rows is None else rows
+        col = f"analysis_{name}"
+        if col not in rows.columns:
+            raise ConfigError(f"the population has no {name!r} analysis stored; run the sweep command again "
+                              "to add it")
+        out = []
+        for v in rows[col]:
+            out.append(json.loads(v) if isinstance(v, str) else (v if isinstance(v, dict) else None))
+        return out
+
+    def memory_frames(self, meta_columns: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+        """Tidy forgetting / horizon / distraction / interruption tables of the analysed networks.
+
+        Each table has a ``network_id`` column plus ``meta_columns`` (e.g. the
+        mechanism label, g, pg, fb) taken from :attr:`table`.
+        """
+        from .analysis.memory import frames_from_summaries
+
+        rows = self.successful
+        sums = self.analysis_summaries("memory", rows)
+        keep = [s is not None for s in sums]
+        rows = rows[keep]
+        meta = rows[["network_id", *meta_columns]].copy()
+        return frames_from_summaries([s for s in sums if s is not None], list(rows["network_id"]), meta,
+                                     key="network_id")
+
+
+def load_population(path: str | Path | None, *, live_grid: Mapping[str, Any] | None = None,
+                    workdir: str | Path | None = None, progress: bool = False) -> Population:
+    """The stored population at ``path``, or -- when ``path`` is None or holds no results -- a live one.
+
+    Args:
+        path: a sweep results folder (``slowmem sweep run --out``).
+        live_grid: grid mapping for the live fallback (default :data:`LIVE_GRID`).
+        workdir: where the live population is written (default: a temporary folder).
+    """
+    from .results import load_results, read_manifest
+
+    if path is not None and (Path(path) / "results.parquet").exists():
+        p = Path(path)
+        return Population(load_results(p), p, "stored", read_manifest(p))
+    from .sweep import SweepOptions, grid_from_mapping, run_sweep
+
+    grid = grid_from_mapping(dict(live_grid or LIVE_GRID), source="live population", name="live")
+    out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="slowmem-live-"))
+    run_sweep(grid, out, SweepOptions(backend="none", progress=progress,
+                                      command="slowmem.population.load_population (live fallback)"))
+    return Population(load_results(out), out, "live", read_manifest(out))
