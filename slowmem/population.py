@@ -21,6 +21,8 @@ from .config import ConfigError
 
 __all__ = ["Population", "load_population", "LIVE_GRID"]
 
+_BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
+
 #: The small grid trained live when no stored population is available
 #: (a few minutes on a 2-core CPU).
 LIVE_GRID: Mapping[str, Any] = {"name": "live_ci", "preset": "ci", "seeds": "0-3", "g": [1.2, 1.5]}
@@ -52,7 +54,9 @@ class Population:
     def describe(self) -> str:
         """One sentence: which population, how big, how it was made."""
         t = self.table
-        cmd = self.manifest.get("command") or "(command not recorded)"
+        runs = self.manifest.get("runs") or []
+        cmds = list(dict.fromkeys(r.get("command") for r in runs if r.get("command")))
+        cmd = "`, then `".join(cmds) if cmds else "(command not recorded)"
         n_ok = int(t["success"].astype(bool).sum()) if len(t) else 0
         settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
                              if k in t.columns and len(t))
@@ -103,15 +107,21 @@ def load_population(path: str | Path | None, *, live_grid: Mapping[str, Any] | N
     """The stored population at ``path``, or -- when ``path`` is None or holds no results -- a live one.
 
     Args:
-        path: a sweep results folder (``slowmem sweep run --out``).
+        path: a sweep results folder (``slowmem sweep run --out``). A relative
+            path that does not exist is also looked up in the book's folder of
+            a source checkout, so chapters find their data whether papermill
+            runs them from the repository root or from ``book/``.
         live_grid: grid mapping for the live fallback (default :data:`LIVE_GRID`).
         workdir: where the live population is written (default: a temporary folder).
     """
     from .results import load_results, read_manifest
 
-    if path is not None and (Path(path) / "results.parquet").exists():
+    if path is not None:
         p = Path(path)
-        return Population(load_results(p), p, "stored", read_manifest(p))
+        if not p.is_absolute() and not p.exists() and (_BOOK_DIR / p).exists():
+            p = _BOOK_DIR / p        # a chapter run from the repository root (papermill book/...)
+        if (p / "results.parquet").exists():
+            return Population(load_results(p), p, "stored", read_manifest(p))
     from .sweep import SweepOptions, grid_from_mapping, run_sweep
 
     grid = grid_from_mapping(dict(live_grid or LIVE_GRID), source="live population", name="live")
