@@ -42,7 +42,10 @@ class Verdict:
     evidence: str
 
     def __str__(self) -> str:
-        return f"{self.claim} ({self.outcome}): {self.evidence}"
+        import textwrap
+
+        return textwrap.fill(f"{self.claim} ({self.outcome}): {self.evidence}", width=100,
+                             subsequent_indent="    ")
 
 
 def _labelled(table: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +63,15 @@ def mechanism_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"networks": counts, "share": counts / total if total else np.nan})
 
 
-def _v(claim: str, outcome: str, evidence: str) -> Verdict:
+#: Fewer networks than this on a side of a comparison get a caution in the evidence.
+FEW = 3
+
+
+def _v(claim: str, outcome: str, evidence: str, n_compared: dict[str, int] | None = None) -> Verdict:
+    few = {m: n for m, n in (n_compared or {}).items() if n < FEW}
+    if few and outcome in ("held", "did not hold", "partly"):
+        evidence += " -- caution: only " + ", ".join(f"{n} {m} network{'s' if n != 1 else ''}"
+                                                   for m, n in few.items()) + "; weak evidence"
     return Verdict(claim, CLAIMS[claim], outcome, evidence)
 
 
@@ -93,18 +104,29 @@ def _by_mech(table: pd.DataFrame, col: str) -> dict[str, np.ndarray]:
 
 
 def claim_c3(table: pd.DataFrame) -> Verdict:
-    d = _by_mech(table, "dynamics.activity.phasic_index")
-    if SM not in d:
+    """Tonic = many units saturated (|r| > 0.8) throughout the delay; phasic = few in the delay.
+
+    Two measures, both reported: the fraction of saturated units during the
+    delays (persistence), and the phasic index (response - delay) / (response +
+    delay). The claim holds when slow-manifold networks have both less delay
+    saturation and a larger phasic index than fixed-point networks; "partly"
+    when only one of the two differs in that direction.
+    """
+    sat = _by_mech(table, "dynamics.activity.saturation_delay")
+    idx = _by_mech(table, "dynamics.activity.phasic_index")
+    if SM not in sat or SM not in idx:
         return _v("C3", "not testable here", "no slow-manifold network with an activity profile")
-    sm = np.nanmedian(d[SM])
-    ev = f"median phasic index: slow manifold {sm:+.2f} (n={len(d[SM])})"
-    if FP not in d:
-        return _v("C3", "partly" if sm > 0 else "did not hold",
-                  ev + "; no fixed-point network to compare with (index > 0: more saturation in the response "
-                       "than in the delay, i.e. phasic)")
-    fp = np.nanmedian(d[FP])
-    ev += f", fixed points {fp:+.2f} (n={len(d[FP])})"
-    return _v("C3", "held" if sm > fp else "did not hold", ev)
+
+    def desc(m: str) -> str:
+        return (f"{m}: median delay saturation {np.nanmedian(sat[m]):.3f}, "
+                f"phasic index {np.nanmedian(idx[m]):+.2f} (n={len(sat[m])})")
+
+    if FP not in sat:
+        return _v("C3", "not testable here", desc(SM) + "; no fixed-point network to compare with")
+    less_tonic = np.nanmedian(sat[SM]) < np.nanmedian(sat[FP])
+    more_phasic = np.nanmedian(idx[SM]) > np.nanmedian(idx[FP])
+    outcome = "held" if less_tonic and more_phasic else ("partly" if less_tonic or more_phasic else "did not hold")
+    return _v("C3", outcome, desc(SM) + "; " + desc(FP), {SM: len(sat[SM]), FP: len(sat[FP])})
 
 
 def claim_c4(table: pd.DataFrame) -> Verdict:
@@ -126,7 +148,9 @@ def claim_c4(table: pd.DataFrame) -> Verdict:
     if FP not in frac:
         return _v("C4", "partly" if frac[SM] > 0.5 else "did not hold",
                   ev + "; no fixed-point network to compare with")
-    return _v("C4", "held" if frac[SM] > 0.5 and frac[FP] < 0.5 else "did not hold", ev)
+    counts = t[MECHANISM].value_counts()
+    return _v("C4", "held" if frac[SM] > 0.5 and frac[FP] < 0.5 else "did not hold", ev,
+              {SM: int(counts[SM]), FP: int(counts[FP])})
 
 
 def claim_c5(table: pd.DataFrame) -> Verdict:
@@ -151,7 +175,8 @@ def claim_c6(table: pd.DataFrame, sigma: str = "1") -> Verdict:
     ev = "; ".join(f"{m}: mean failure ratio {np.nanmean(v):.2f} at sigma {sigma} (n={len(v)})" for m, v in d.items())
     if FP not in d:
         return _v("C6", "not testable here", ev + "; no fixed-point network to compare with")
-    return _v("C6", "held" if np.nanmean(d[SM]) < np.nanmean(d[FP]) else "did not hold", ev)
+    return _v("C6", "held" if np.nanmean(d[SM]) < np.nanmean(d[FP]) else "did not hold", ev,
+              {SM: len(d[SM]), FP: len(d[FP])})
 
 
 def all_claims(table: pd.DataFrame) -> pd.DataFrame:

@@ -72,7 +72,7 @@ def train_vae(images: np.ndarray, *, seed: int = 0, epochs: int = 300, batch: in
     Returns the model and the latents (posterior means), ``(M, 2)`` float64.
     Deterministic for a given seed on CPU.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -924,7 +924,7 @@ def run_sweep(grid: Grid, out: str | Path, opts: SweepOptions | None = None,
         summary["units"] = len(units)
         order = {s.network_id: k for k, s in enumerate(specs)}
 
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         n_train = sum(p.stage == "train" for p in pending)
         say(f"{grid.describe()}: {len(specs) - len(pending)} complete, {n_train} to train, "
             f"{len(pending) - n_train} to analyse, in {len(units)} work units "

@@ -76,7 +76,7 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     on which networks share the batch. ``net`` is not modified; the trained
     copy is returned.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     n_trials = cfg.trials if trials is None else int(trials)
     if n_trials < 0:

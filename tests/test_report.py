@@ -6,12 +6,13 @@ from slowmem import report
 from slowmem.population import load_population
 
 
-def _table(labels, horizons=None, phasic=None, eff=None, fr1=None):
+def _table(labels, horizons=None, phasic=None, eff=None, fr1=None, sat=None):
     n = len(labels)
     d = {"success": [True] * n, report.MECHANISM: labels,
          "memory.memory_horizon": horizons if horizons is not None else [np.nan] * n,
          "dynamics.activity.phasic_index": phasic if phasic is not None else [0.0] * n,
          "dynamics.efficiency": eff if eff is not None else [1.0] * n,
+         "dynamics.activity.saturation_delay": sat if sat is not None else [0.0] * n,
          "memory.failure_ratio_by_sigma.1": fr1 if fr1 is not None else [0.0] * n}
     return pd.DataFrame(d)
 
@@ -36,8 +37,14 @@ def test_c4_needs_both_sides_and_compares_forgetting():
 
 
 def test_c3_c5_c6():
-    t = _table(["slow manifold", "fixed points"], phasic=[0.4, -0.2], eff=[0.67, 1.0], fr1=[0.1, 0.6])
+    t = _table(["slow manifold", "fixed points"], phasic=[0.4, -0.2], eff=[0.67, 1.0], fr1=[0.1, 0.6],
+               sat=[0.01, 0.5])
     assert report.claim_c3(t).outcome == "held"
+    # less tonic but not more phasic: partly; neither: did not hold
+    assert report.claim_c3(_table(["slow manifold", "fixed points"], phasic=[0.0, 0.0], sat=[0.0, 0.5])).outcome \
+        == "partly"
+    assert report.claim_c3(_table(["slow manifold", "fixed points"], phasic=[-0.5, 0.0], sat=[0.6, 0.5])).outcome \
+        == "did not hold"
     assert report.claim_c5(t).outcome == "held"
     assert report.claim_c6(t, sigma="1").outcome == "held"
     t2 = _table(["slow manifold", "fixed points"], fr1=[0.7, 0.2])

@@ -218,7 +218,7 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     Returns:
         :class:`AttractorProbe`.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = dynamics_config(cfg, probe_trials=probe_trials)

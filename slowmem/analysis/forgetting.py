@@ -314,7 +314,7 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     """
     import time
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, n_draws=n_draws)

@@ -145,7 +145,7 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
     Returns:
         :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * n_repeats``.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, sigmas=sigmas, n_repeats=n_repeats, noise_offset=noise_offset)
@@ -187,7 +187,7 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
     Returns:
         :class:`StressTest` with ``levels = fractions``, ``n_off = round(fraction * N)``.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, interruption_fractions=fractions, n_repeats=n_repeats)

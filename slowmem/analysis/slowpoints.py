@@ -230,7 +230,7 @@ def find_slow_points(net: RateNetworks, starts: torch.Tensor, *, cfg: DynamicsCo
     Returns:
         :class:`SlowPoints`, points grouped by network and sorted by q within it.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     t0 = time.perf_counter()
     cfg = dynamics_config(cfg)
