@@ -63,3 +63,17 @@ def test_out_non_run_folder_refused(tmp_path, capsys):
 def test_console_script_entry_point():
     r = subprocess.run([sys.executable, "-m", "slowmem.cli", "train", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--seeds" in r.stdout
+
+
+def test_analyze_prints_registered_analyses(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--only", "memory", "--json", "--no-progress"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["analyses"] == ["memory"] and [n["seed"] for n in doc["networks"]] == [0, 1]
+    mem = doc["networks"][0]["memory"]
+    assert {"memory_horizon", "failure_types", "failure_ratio_by_sigma"} <= set(mem)
+    with pytest.raises(SystemExit):
+        main(["analyze", str(out), "--only", "telepathy"])
+    assert "unknown analysis 'telepathy'" in capsys.readouterr().err
