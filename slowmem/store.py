@@ -51,6 +51,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _identity(cfg: Config, seeds: list[int]) -> dict:
     d = cfg.to_dict()
     d["training"] = {k: v for k, v in d["training"].items() if k != "seed"}
@@ -99,6 +105,7 @@ def write_run(out: Path, cfg: Config, seeds: list[int], networks: RateNetworks, 
         full = {**_identity(cfg, seeds), **record}
         full["config"] = cfg.to_dict()
         (tmp / RECORD).write_text(json.dumps(full, indent=2))
+        os.chmod(tmp, 0o777 & ~_umask())   # mkdtemp makes 0700; a run folder is an ordinary folder
         if out.exists():          # an empty folder the user made
             out.rmdir()
         os.replace(tmp, out)
