@@ -51,8 +51,10 @@ class Population:
         """Rows of networks that perform the task (the ones analysed)."""
         return self.table[self.table["success"].astype(bool)].reset_index(drop=True)
 
-    def describe(self) -> str:
-        """One sentence: which population, how big, how it was made."""
+    def describe(self, width: int = 100) -> str:
+        """One sentence (wrapped at ``width``): which population, how big, how it was made."""
+        import textwrap
+
         t = self.table
         runs = self.manifest.get("runs") or []
         cmds = list(dict.fromkeys(r.get("command") for r in runs if r.get("command")))
@@ -61,9 +63,10 @@ class Population:
         settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
                              if k in t.columns and len(t))
         what = "stored results" if self.source == "stored" else "a population trained live just now"
-        return (f"This chapter uses {what} in `{self.path}`: {len(t)} networks ({settings}), "
+        text = (f"This chapter uses {what} in `{self.path}`: {len(t)} networks ({settings}), "
                 f"{n_ok} of which perform the task; made by `{cmd}` "
                 f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
+        return textwrap.fill(text, width=width, break_on_hyphens=False, break_long_words=False)
 
     def networks(self, network_ids: Sequence[str], device: str = "cpu"):
         """``(networks, trial_end_states (B, 4, N), task)`` rebuilt from the folder (hash-checked)."""

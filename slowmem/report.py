@@ -60,7 +60,7 @@ def mechanism_table(table: pd.DataFrame) -> pd.DataFrame:
     t = _labelled(table)
     counts = t[MECHANISM].value_counts().reindex(list(MECHANISMS), fill_value=0)
     total = int(counts.sum())
-    return pd.DataFrame({"networks": counts, "share": counts / total if total else np.nan})
+    return pd.DataFrame({"networks": counts, "share": (counts / total).round(3) if total else np.nan})
 
 
 #: Fewer networks than this on a side of a comparison get a caution in the evidence.
