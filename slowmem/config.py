@@ -36,6 +36,7 @@ __all__ = [
     "check_number",
     "check_choice",
     "check_bool",
+    "section_with_overrides",
     "ACCURACY_TOLERANCE",
     "ERROR_THRESHOLDS",
     "REPLAY_SEEDS",
@@ -121,6 +122,18 @@ def check_number(name: str, value: Any, **limits: Any) -> Any:
 def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     """``value`` if it is one of ``allowed``; else ConfigError naming ``name``."""
     return _choice(name, value, tuple(allowed))
+
+
+def section_with_overrides(cls: type, cfg: Any = None, **overrides: Any) -> Any:
+    """``cfg`` (default ``cls()``) with the non-None ``overrides`` applied and validated.
+
+    Shared by the analyses' config sections (``DynamicsConfig``, ``MemoryConfig``).
+    """
+    cfg = cls() if cfg is None else cfg
+    if not isinstance(cfg, cls):
+        raise ConfigError(f"cfg must be a slowmem.config.{cls.__name__}; got {type(cfg).__name__}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(cfg, **overrides) if overrides else cfg
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..config import ConfigError, DynamicsConfig
+from ..config import ConfigError, DynamicsConfig, section_with_overrides
 from ..network import RateNetworks
 from ..task import SPMTask, trial_rng
 
@@ -45,11 +45,7 @@ PROBE_STREAM = 3
 
 def dynamics_config(cfg: DynamicsConfig | None = None, **overrides) -> DynamicsConfig:
     """``cfg`` (default :class:`~slowmem.config.DynamicsConfig`) with the non-None ``overrides`` applied."""
-    cfg = DynamicsConfig() if cfg is None else cfg
-    if not isinstance(cfg, DynamicsConfig):
-        raise ConfigError(f"cfg must be a slowmem.config.DynamicsConfig; got {type(cfg).__name__}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    return replace(cfg, **overrides) if overrides else cfg
+    return section_with_overrides(DynamicsConfig, cfg, **overrides)
 
 
 def check_trial_end_states(net: RateNetworks, trial_end_states: torch.Tensor) -> torch.Tensor:

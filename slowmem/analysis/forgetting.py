@@ -31,14 +31,14 @@ simulations, never a Python loop over networks or conditions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..config import ConfigError, MemoryConfig, duration_to_steps
+from ..config import ConfigError, MemoryConfig, duration_to_steps, section_with_overrides
 from ..network import RateNetworks
 from ..task import TRIAL_TYPES, SPMTask, trial_rng
 
@@ -58,11 +58,7 @@ FORGETTING_STREAM = 5
 # --------------------------------------------------------------------------- #
 def memory_config(cfg: MemoryConfig | None = None, **overrides) -> MemoryConfig:
     """``cfg`` (default :class:`MemoryConfig`) with the non-None ``overrides`` applied and validated."""
-    cfg = MemoryConfig() if cfg is None else cfg
-    if not isinstance(cfg, MemoryConfig):
-        raise ConfigError(f"cfg must be a slowmem.config.MemoryConfig; got {type(cfg).__name__}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    return replace(cfg, **overrides) if overrides else cfg
+    return section_with_overrides(MemoryConfig, cfg, **overrides)
 
 
 def trial_failed(mean_response: torch.Tensor, trial_types: torch.Tensor, task: SPMTask,
