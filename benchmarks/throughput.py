@@ -1,48 +1,56 @@
 """Training throughput of batched (modified) FORCE, in network-steps per second.
 
-    python benchmarks/throughput.py                       # N 300 and 1000, a few batch sizes, 1 and 2 threads
-    python benchmarks/throughput.py --N 300 --B 1 8 32 --dtype float32 --threads 2 --json out.json
+    python benchmarks/throughput.py                         # the default table (about 10 min on 2 cores)
+    python benchmarks/throughput.py --N 300 --B 1 8 --dtype float32 --threads 2 --engine numba --json out.json
+    python benchmarks/throughput.py --device cuda --engine torch --B 1 16 64 256   # on a GPU machine
 
 network-steps/s = networks x integration steps / wall second, RLS updates included, over whole
-trials (modified FORCE: updates every 2nd step inside the delay and response windows). A plain
-one-network NumPy float64 loop of the same algorithm runs in the same process as the reference,
-and every row reports its ratio to it. Not part of `make test`.
+trials of the SPM task (modified FORCE: an RLS update every 2nd step inside the delay and response
+windows). The reference is a plain one-network NumPy float64 loop of the same algorithm, run on
+the same machine in the same invocation; every row reports its ratio to the reference of its N.
+
+Every row runs in a fresh subprocess: the thread count is fixed once per process (PyTorch must not
+switch it back and forth), and the process's peak RSS, less its RSS before the networks existed,
+divided by B is the reported memory per network (on CUDA: peak allocated bytes / B).
+Not part of `make test`.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
+import subprocess
+import sys
 import time
-
-import numpy as np
-import torch
-
-from slowmem.config import NetworkConfig, TrainingConfig
-from slowmem.network import RateNetworks
-from slowmem.task import SPMTask, trial_rng
-from slowmem.training import train
+from datetime import datetime, timezone
 
 
-def naive_numpy(task: SPMTask, N: int, trials: int, dtype=np.float64, seed: int = 0) -> float:
-    """Seconds per trial of a straightforward one-network NumPy loop (modified FORCE)."""
+def naive_numpy(N: int, trials: int, seed: int = 0) -> dict:
+    """A straightforward one-network NumPy float64 loop (modified FORCE); seconds per trial."""
+    import numpy as np
+
+    from slowmem.config import NetworkConfig
+    from slowmem.network import RateNetworks
+    from slowmem.task import SPMTask, trial_rng
+
+    task = SPMTask()
     net = RateNetworks.create(NetworkConfig(N=N), seed)
-    W = (net.g[0] * net.J[0]).numpy().astype(dtype)
-    wf, wfd, wi = (t[0].numpy().astype(dtype) for t in (net.wf, net.wfd, net.wi))
-    x = net.x0[0].numpy().astype(dtype).copy()
-    wo, wd = np.zeros((N, 1), dtype), np.zeros((N, 2), dtype)
-    Pw, Pd = np.eye(N, dtype=dtype), np.eye(N, dtype=dtype)
+    W = (net.g[0] * net.J[0]).numpy().copy()
+    wf, wfd, wi = (t[0].numpy().copy() for t in (net.wf, net.wfd, net.wi))
+    x = net.x0[0].numpy().copy()
+    wo, wd = np.zeros((N, 1)), np.zeros((N, 2))
+    Pw, Pd = np.eye(N), np.eye(N)
     resp, mem = task.response_mask.numpy(), task.memory_mask.numpy()
     rng = trial_rng(seed, 0)
-    a = task.dt
+    a = task.dt / task.cfg.tau
     types = task.schedule(trials, rng)
     t0 = time.perf_counter()
     step = 0
     for i in range(trials):
         tr = task.make_trials(types[i:i + 1], [rng])
-        u = tr.inputs[:, 0].numpy().astype(dtype)
-        target = np.concatenate([tr.output_target[:, 0], tr.memory_target[:, 0]], -1).astype(dtype)
+        u = tr.inputs[:, 0].numpy()
+        target = np.concatenate([tr.output_target[:, 0], tr.memory_target[:, 0]], -1)
         for t in range(task.T):
             r = np.tanh(x)
             z, zd = wo.T @ r, wd.T @ r
@@ -54,59 +62,125 @@ def naive_numpy(task: SPMTask, N: int, trials: int, dtype=np.float64, seed: int 
                 w -= c * np.outer(k, e)
             x += a * (-x + W @ r + wf @ z + wfd @ zd + wi @ u[t])
             step += 1
-    return (time.perf_counter() - t0) / trials
+    return {"s_per_trial": (time.perf_counter() - t0) / trials, "T": task.T}
 
 
-def torch_batched(task: SPMTask, N: int, B: int, dtype: str, device: str, trials: int) -> float:
-    """Seconds per trial for a batch of B networks (after one warm-up trial)."""
+def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, trials: int) -> dict:
+    """Seconds per trial of slowmem's trainer for B networks (after one warm-up trial)."""
+    import resource
+
+    import torch
+
+    from slowmem.config import NetworkConfig, TrainingConfig
+    from slowmem.network import RateNetworks
+    from slowmem.task import SPMTask
+    from slowmem.training import train
+
+    torch.set_num_threads(threads)                         # once, before any work in this process
+    task = SPMTask()
+    rss0 = _rss_mb()
     net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
     cfg = TrainingConfig(trials=1, dtype=dtype, device=device)
-    train(net, task, cfg, progress=False)                    # warm-up
-    if device.startswith("cuda"):
+    cuda = device.startswith("cuda")
+    res = train(net, task, cfg, progress=False, engine=engine, threads=threads)   # warm-up (and compilation)
+    if cuda:
         torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    train(net, task, cfg, trials=trials, progress=False)
-    if device.startswith("cuda"):
+    res = train(net, task, cfg, trials=trials, progress=False, engine=engine, threads=threads)
+    if cuda:
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / trials
+    s = (time.perf_counter() - t0) / trials
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mem = torch.cuda.max_memory_allocated() / 2**20 / B if cuda else (peak - rss0) / B
+    return {"s_per_trial": s, "T": task.T, "engine": res.engine, "mb_per_network": mem, "peak_rss_mb": peak,
+            "diverged": int(res.diverged.sum())}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _child(spec: dict, threads: int) -> dict:
+    """Run one measurement in a fresh interpreter with BLAS/OpenMP pinned to ``threads``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, __file__, "--_child", json.dumps(spec)], env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark row {spec} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--N", type=int, nargs="+", default=[300, 1000])
-    p.add_argument("--B", type=int, nargs="+", default=[1, 4, 16])
+    p.add_argument("--B", type=int, nargs="+", default=[1, 2, 8])
     p.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float32", "float64"])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--engine", nargs="+", default=["numba", "torch"], choices=["numba", "torch"])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--trials", type=int, default=3, help="timed trials per measurement")
-    p.add_argument("--naive-trials", type=int, default=2)
-    p.add_argument("--json", default=None, help="write the table here as JSON")
+    p.add_argument("--trials", type=int, default=3, help="timed trials per measurement (after one warm-up)")
+    p.add_argument("--naive-trials", type=int, default=2, help="trials of the NumPy reference")
+    p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
+    p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
+    p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
-    task = SPMTask()
+    if a._child:
+        spec = json.loads(a._child)
+        kind = spec.pop("kind")
+        print(json.dumps(naive_numpy(**spec) if kind == "naive" else slowmem_row(**spec)))
+        return
+    if a.device.startswith("cuda") and "numba" in a.engine:
+        a.engine = [e for e in a.engine if e != "numba"] or ["torch"]
     rows = []
+    started = time.perf_counter()
     for N in a.N:
-        naive = naive_numpy(task, N, a.naive_trials)
-        naive_rate = task.T / naive
-        rows.append({"N": N, "impl": "numpy naive", "B": 1, "dtype": "float64", "threads": "numpy default",
-                     "net_steps_per_s": naive_rate, "ratio_vs_naive": 1.0, "s_per_trial": naive})
-        print(f"N={N} naive numpy float64: {naive_rate:,.0f} network-steps/s ({naive:.3f} s/trial)", flush=True)
-        for dt in a.dtype:
-            for th in a.threads:
-                torch.set_num_threads(th)
-                for B in a.B:
-                    s = torch_batched(task, N, B, dt, a.device, a.trials)
-                    rate = B * task.T / s
-                    row = {"N": N, "impl": f"slowmem {a.device}", "B": B, "dtype": dt, "threads": th,
-                           "net_steps_per_s": rate, "ratio_vs_naive": rate / naive_rate, "s_per_trial": s}
-                    rows.append(row)
-                    print(f"N={N} B={B:>3} {dt} threads={th}: {rate:>12,.0f} network-steps/s  "
-                          f"x{rate / naive_rate:5.1f} vs naive", flush=True)
-    info = {"machine": platform.platform(), "processor": platform.processor(), "torch": torch.__version__,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rows": rows}
+        ref = _child({"kind": "naive", "N": N, "trials": a.naive_trials}, a.naive_threads)
+        ref_rate = ref["T"] / ref["s_per_trial"]
+        rows.append({"N": N, "impl": "numpy naive", "engine": "numpy", "B": 1, "dtype": "float64",
+                     "threads": a.naive_threads, "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0,
+                     "s_per_trial": ref["s_per_trial"], "mb_per_network": None})
+        print(f"N={N:<5} numpy naive  B=  1 float64 threads={a.naive_threads}: {ref_rate:>10,.0f} network-steps/s",
+              flush=True)
+        for engine in a.engine:
+            for dt in a.dtype:
+                for th in a.threads:
+                    for B in a.B:
+                        r = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
+                                    "engine": engine, "threads": th, "trials": a.trials}, th)
+                        rate = B * r["T"] / r["s_per_trial"]
+                        rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": r["engine"], "B": B,
+                                     "dtype": dt, "threads": th, "net_steps_per_s": rate,
+                                     "ratio_vs_naive": rate / ref_rate, "s_per_trial": r["s_per_trial"],
+                                     "mb_per_network": r["mb_per_network"]})
+                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3} {dt} threads={th}: "
+                              f"{rate:>10,.0f} network-steps/s  x{rate / ref_rate:5.1f} vs naive  "
+                              f"{r['mb_per_network']:7.1f} MB/network", flush=True)
+    import torch
+
+    info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+            "machine": platform.platform(), "processor": _cpu_name(), "cpus": os.cpu_count(),
+            "torch": torch.__version__, "cuda": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
+            "wall_seconds": time.perf_counter() - started, "rows": rows}
     if a.json:
-        with open(a.json, "w") as f:
+        tmp = a.json + ".tmp"
+        with open(tmp, "w") as f:
             json.dump(info, f, indent=2)
-    print(f"peak RSS of this process: {info['max_rss_mb']:.0f} MB")
+        os.replace(tmp, a.json)
+        print(f"wrote {a.json}")
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 if __name__ == "__main__":

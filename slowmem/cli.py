@@ -37,6 +37,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     s.add_argument("--seeds", help="several seeds trained as one batch: '0-7' or '0,3,5'")
     t.add_argument("--device", help="cpu, cuda or cuda:K")
     t.add_argument("--dtype", help="float64 (default) or float32")
+    t.add_argument("--engine", default="auto", help="auto (default: numba on the CPU, torch on CUDA), torch or numba; "
+                   "the engines agree to rounding")
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, help="write the run folder here (must be new, empty, or this same run)")
     o.add_argument("--json", action="store_true", help="print the run record as JSON on stdout")
@@ -54,7 +56,8 @@ def _config_from_args(a: argparse.Namespace) -> tuple[Config, list[int]]:
     return cfg, seeds
 
 
-def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progress: bool = True) -> dict:
+def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progress: bool = True,
+                  engine: str = "auto") -> dict:
     """Train ``seeds`` as one batch, evaluate, optionally write a run folder; return the record."""
     import torch
 
@@ -64,7 +67,7 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
     from .training import train_from_config
 
     t0 = time.perf_counter()
-    task, res = train_from_config(cfg, seeds, progress=progress)
+    task, res = train_from_config(cfg, seeds, progress=progress, engine=engine)
     t1 = time.perf_counter()
     ev = evaluate(res.networks, task, res.final_state, test_trials=cfg.training.test_trials,
                   diverged=res.diverged)
@@ -91,7 +94,7 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
         "timing": {"train_seconds": round(t1 - t0, 3), "evaluate_seconds": round(t2 - t1, 3),
                    "train_seconds_per_trial": round((t1 - t0) / max(cfg.training.trials, 1), 5)},
         "machine": {"platform": platform.platform(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "device": cfg.training.device},
+                    "threads": torch.get_num_threads(), "device": cfg.training.device, "engine": res.engine},
     }
     if out is not None:
         write_run(out, cfg, seeds, res.networks, ev.trial_end_states, res.log, record)
@@ -102,10 +105,13 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
 
 
 def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .network import resolve_device
     from .store import RECORD, check_run_target
+    from .training import resolve_engine
 
     try:
         cfg, seeds = _config_from_args(a)
+        resolve_engine(a.engine, resolve_device(cfg.training.device))
         done = check_run_target(a.out, cfg, seeds) if a.out is not None else False
     except ConfigError as e:
         parser.error(str(e))
@@ -113,7 +119,7 @@ def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         record = json.loads((a.out / RECORD).read_text())
         print(f"{a.out} already holds this run; nothing to do", file=sys.stderr)
     else:
-        record = train_command(cfg, seeds, a.out, progress=not a.no_progress)
+        record = train_command(cfg, seeds, a.out, progress=not a.no_progress, engine=a.engine)
     if a.json:
         print(json.dumps(record, indent=2))
     else:

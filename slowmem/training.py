@@ -27,7 +27,7 @@ from .config import Config, ConfigError, TrainingConfig
 from .network import RateNetworks
 from .task import SPMTask, trial_rng
 
-__all__ = ["rls_update", "train", "TrainingResult", "train_from_config"]
+__all__ = ["ENGINES", "rls_update", "train", "TrainingResult", "train_from_config", "resolve_engine"]
 
 
 def rls_update(P: torch.Tensor, r: torch.Tensor, w: torch.Tensor, e: torch.Tensor) -> None:
@@ -58,6 +58,7 @@ class TrainingResult:
             response_rmse, memory_rmse``.
         diverged: ``(B,)`` bool, state or weights became NaN/inf.
         seconds: wall time of training.
+        engine: the engine that ran (``torch`` or ``numba``).
     """
 
     networks: RateNetworks
@@ -65,22 +66,52 @@ class TrainingResult:
     log: pd.DataFrame
     diverged: np.ndarray
     seconds: float
+    engine: str = "torch"
+
+
+#: Training engines: ``torch`` (batched tensor ops; any device) and ``numba``
+#: (compiled per-network trial loop; CPU only, several times faster there).
+ENGINES = ("auto", "torch", "numba")
+
+
+def resolve_engine(engine: str, device: torch.device) -> str:
+    """``auto`` -> ``numba`` on the CPU when Numba is installed, else ``torch``."""
+    from . import kernels
+
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "auto":
+        return "numba" if device.type == "cpu" and kernels.AVAILABLE else "torch"
+    if engine == "numba" and device.type != "cpu":
+        raise ConfigError(f"engine 'numba' runs on the CPU only; networks are on {device}; use engine='torch'")
+    if engine == "numba" and not kernels.AVAILABLE:
+        raise ConfigError("engine 'numba' needs the numba package (pip install numba); allowed here: torch")
+    return engine
 
 
 def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int | None = None,
-          progress: bool = True, desc: str | None = None) -> TrainingResult:
+          progress: bool = True, desc: str | None = None, engine: str = "auto",
+          threads: int | None = None) -> TrainingResult:
     """Train every network of ``net`` on its own back-to-back stream of SPM trials.
 
     Network ``b``'s trial order and stimulus draws come from
     :func:`~slowmem.task.trial_rng` (its seed, stream 0), so they do not depend
     on which networks share the batch. ``net`` is not modified; the trained
     copy is returned.
+
+    ``engine``: ``torch`` runs batched tensor operations on the networks'
+    device; ``numba`` (CPU only) runs each trial of each network as one
+    compiled loop, networks spread over ``threads`` threads (default
+    ``torch.get_num_threads()``); ``auto`` picks ``numba`` on the CPU. The two engines implement the same
+    algorithm and agree to rounding; with one engine, the same config and
+    seed give bit-identical results, whatever the batch.
     """
     from tqdm import tqdm
 
     n_trials = cfg.trials if trials is None else int(trials)
     if n_trials < 0:
         raise ConfigError(f"trials must be >= 0; got {n_trials}")
+    engine = resolve_engine(engine, net.device)
     dev, dt_ = net.device, net.dtype
     B, N = net.B, net.N
     rngs = [trial_rng(s, 0) for s in net.seeds]
@@ -91,50 +122,36 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     P_out = eye.expand(B, N, N).clone()
     P_mem = eye.expand(B, N, N).clone() if modified else P_out
     wout = net.readout().clone()                   # (B, N, 3): column 0 = wo, 1:3 = wd
-    wo, wd = wout[:, :, 0:1], wout[:, :, 1:3]      # views into wout
     W_T = net.recurrent().transpose(1, 2).contiguous()
     F_T = net.feedback().transpose(1, 2).contiguous()   # (B, 3, N)
     wi_T = net.wi.transpose(1, 2).contiguous()          # (B, 2, N)
-    x = net.x0.clone().unsqueeze(1)                      # (B, 1, N)
+    x = net.x0.clone().contiguous()                      # (B, N)
     a = task.dt / task.cfg.tau
-    T = task.T
-    resp = task.response_mask.tolist()
-    mem = task.memory_mask.tolist()
     resp_m = task.response_mask.to(dev)
     mem_m = task.memory_mask.to(dev)
-    every = cfg.update_every
+    if engine == "numba":
+        n_threads = torch.get_num_threads() if threads is None else int(threads)
+        if n_threads < 1:
+            raise ConfigError(f"threads must be >= 1; got {threads}")
+        step_trial = _numba_stepper(W_T, F_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
+    else:
+        step_trial = _torch_stepper(W_T, F_T, P_out, P_mem, wout, x, task, cfg, a)
 
     rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64)
     diverged = torch.zeros(B, dtype=torch.bool)
-    outputs = torch.empty((T, B, 1, 3), device=dev, dtype=dt_)
-    step = 0
     t0 = time.perf_counter()
-    bar = tqdm(range(n_trials), desc=desc or f"FORCE ({cfg.rule}, B={B}, N={N})", disable=not progress,
-               unit="trial", mininterval=1.0)
-    with torch.no_grad():
+    bar = tqdm(range(n_trials), desc=desc or f"FORCE ({cfg.rule}, {engine}, B={B}, N={N})",
+               disable=not progress, unit="trial", mininterval=1.0)
+    with torch.no_grad(), step_trial:
         for i in bar:
             tr = task.make_trials(schedules[:, i], rngs, device=dev, dtype=dt_)
-            drive_in = torch.bmm(tr.inputs.transpose(0, 1), wi_T).transpose(0, 1)   # (T, B, N)
-            target = torch.cat([tr.output_target, tr.memory_target], dim=-1)       # (T, B, 3)
-            for t in range(T):
-                r = torch.tanh(x)
-                z = torch.bmm(r, wout, out=outputs[t])                                # (B, 1, 3)
-                if step % every == 0:
-                    if modified:
-                        if resp[t]:
-                            rls_update(P_out, r, wo, z[:, :, 0:1] - target[t, :, None, 0:1])
-                        elif mem[t]:
-                            rls_update(P_mem, r, wd, z[:, :, 1:3] - target[t, :, None, 1:3])
-                    else:
-                        rls_update(P_out, r, wout, z - target[t, :, None, :])
-                rec = torch.baddbmm(drive_in[t].unsqueeze(1), r, W_T)
-                rec.baddbmm_(z, F_T)
-                x.mul_(1 - a).add_(rec, alpha=a)
-                step += 1
-            err = (outputs[:, :, 0, :] - target) ** 2                              # (T, B, 3)
-            rmse[i, :, 0] = err[resp_m, :, 0].mean(0).sqrt().double().cpu()
-            rmse[i, :, 1] = err[mem_m, :, 1:].mean((0, 2)).sqrt().double().cpu()
-            bad = ~torch.isfinite(x).all(-1).all(-1).cpu() | ~torch.isfinite(wout).all(-1).all(-1).cpu()
+            drive = torch.bmm(tr.inputs.transpose(0, 1), wi_T)                           # (B, T, N)
+            target = torch.cat([tr.output_target, tr.memory_target], dim=-1).transpose(0, 1).contiguous()  # (B, T, 3)
+            outputs = step_trial(drive, target)                                           # (B, T, 3)
+            err = (outputs - target) ** 2
+            rmse[i, :, 0] = err[:, resp_m, 0].mean(1).sqrt().double().cpu()
+            rmse[i, :, 1] = err[:, mem_m, 1:].mean((1, 2)).sqrt().double().cpu()
+            bad = ~torch.isfinite(x).all(-1).cpu() | ~torch.isfinite(wout).all(-1).all(-1).cpu()
             diverged |= bad
             if progress and (i % 50 == 0 or i == n_trials - 1):
                 bar.set_postfix(resp_rmse=f"{rmse[i, :, 0].nanmedian():.3f}",
@@ -148,13 +165,89 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         "response_rmse": rmse[:, :, 0].T.reshape(-1).numpy(),
         "memory_rmse": rmse[:, :, 1].T.reshape(-1).numpy(),
     })
-    return TrainingResult(trained, x.squeeze(1), log, diverged.numpy(), seconds)
+    return TrainingResult(trained, x.clone(), log, diverged.numpy(), seconds, engine)
 
 
-def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True
-                      ) -> tuple[SPMTask, TrainingResult]:
+class _torch_stepper:
+    """Runs one trial for the whole batch with batched tensor operations (any device).
+
+    Holds references to the training state (updated in place) and preallocated
+    buffers; ``stepper(drive (B, T, N), target (B, T, 3)) -> outputs (B, T, 3)``.
+    """
+
+    def __init__(self, W_T, F_T, P_out, P_mem, wout, x, task, cfg, a):
+        self.W_T, self.F_T, self.P_out, self.P_mem, self.wout, self.a = W_T, F_T, P_out, P_mem, wout, a
+        self.x = x.unsqueeze(1)                                     # (B, 1, N) view of the caller's x
+        self.resp, self.mem = task.response_mask.tolist(), task.memory_mask.tolist()
+        self.modified, self.every, self.step = cfg.rule == "modified", cfg.update_every, 0
+        self.outputs = torch.empty((task.T, x.shape[0], 1, 3), device=x.device, dtype=x.dtype)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, drive: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        wout, x, a, outputs = self.wout, self.x, self.a, self.outputs
+        wo, wd = wout[:, :, 0:1], wout[:, :, 1:3]
+        for t in range(len(self.resp)):
+            r = torch.tanh(x)
+            z = torch.bmm(r, wout, out=outputs[t])                                  # (B, 1, 3)
+            if self.step % self.every == 0:
+                if not self.modified:
+                    rls_update(self.P_out, r, wout, z - target[:, t:t + 1, :])
+                elif self.resp[t]:
+                    rls_update(self.P_out, r, wo, z[:, :, 0:1] - target[:, t:t + 1, 0:1])
+                elif self.mem[t]:
+                    rls_update(self.P_mem, r, wd, z[:, :, 1:3] - target[:, t:t + 1, 1:3])
+            rec = torch.baddbmm(drive[:, t:t + 1, :], r, self.W_T)
+            rec.baddbmm_(z, self.F_T)
+            x.mul_(1 - a).add_(rec, alpha=a)
+            self.step += 1
+        return outputs[:, :, 0, :].transpose(0, 1)
+
+
+class _numba_stepper:
+    """Runs one trial per network with the compiled kernel of :mod:`slowmem.kernels` (CPU).
+
+    Works on NumPy views of the caller's tensors (shared memory, updated in
+    place); networks are spread over ``threads`` threads.
+    """
+
+    def __init__(self, W_T, F_T, P_out, P_mem, wout, x, task, cfg, a, threads):
+        from concurrent.futures import ThreadPoolExecutor
+
+        B, N = x.shape
+        pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (kernels._rls)
+        self.arrays = [W_T.numpy(), F_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(), x.numpy()]
+        self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
+        self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
+        self.outputs = torch.empty((B, task.T, 3), dtype=x.dtype)
+        self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
+        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown()
+        return False
+
+    def __call__(self, drive: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        from .kernels import force_trials
+
+        self.step = force_trials(*self.arrays, drive.contiguous().numpy(), target.numpy(), self.resp, self.mem,
+                                 modified=self.modified, every=self.every, step0=self.step, a=self.a,
+                                 outputs=self.outputs.numpy(), scratch=self.scratch, pool=self.pool)
+        return self.outputs
+
+
+def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True,
+                      engine: str = "auto", threads: int | None = None) -> tuple[SPMTask, TrainingResult]:
     """Create networks for ``seeds`` (default: ``cfg.training.seed``) and train them as one batch."""
     seeds = [cfg.training.seed] if seeds is None else list(seeds)
     task = SPMTask(cfg.task)
     net = RateNetworks.create(cfg.network, seeds, device=cfg.training.device, dtype=cfg.training.dtype)
-    return task, train(net, task, cfg.training, progress=progress)
+    return task, train(net, task, cfg.training, progress=progress, engine=engine, threads=threads)

@@ -19,6 +19,7 @@ FAST = ["--preset", "ci", "--N", "40", "--trials", "3", "--test-trials", "4", "-
     (["--seeds", "3-1"], "seeds must be"),
     (["--preset", "huge"], "preset must be one of"),
     (["--device", "cuda"], "CUDA is not available"),
+    (["--engine", "fast"], "engine must be one of auto, torch, numba"),
 ])
 def test_bad_flags_fail_before_training(flags, word, capsys, tmp_path):
     out = tmp_path / "run"

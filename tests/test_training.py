@@ -87,3 +87,44 @@ def test_float32_runs_and_divergence_flagged():
 def task_of(cfg):
     from slowmem.task import SPMTask
     return SPMTask(cfg.task)
+
+
+# ---------------------------------------------------------------- engines
+import pytest  # noqa: E402
+
+from slowmem.config import ConfigError  # noqa: E402
+from slowmem.training import resolve_engine  # noqa: E402
+
+
+@pytest.mark.parametrize("rule", ["modified", "original"])
+@pytest.mark.parametrize("dtype,tol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_numba_and_torch_engines_agree(rule, dtype, tol):
+    """The compiled CPU kernel and the batched torch code are the same algorithm (sums in another order)."""
+    cfg = _small(rule=rule, trials=3, dtype=dtype).replace(N=80)
+    _, a = train_from_config(cfg, [0, 3], progress=False, engine="torch")
+    _, b = train_from_config(cfg, [0, 3], progress=False, engine="numba")
+    assert (a.engine, b.engine) == ("torch", "numba")
+    assert b.networks.wo.dtype == a.networks.wo.dtype
+    assert a.networks.wd.abs().max() > 0.05                      # something was learned
+    for t_a, t_b in ((a.networks.wo, b.networks.wo), (a.networks.wd, b.networks.wd), (a.final_state, b.final_state)):
+        assert (t_a - t_b).abs().max() < tol
+    assert np.allclose(a.log.response_rmse, b.log.response_rmse, atol=tol)
+
+
+def test_numba_engine_independent_of_batch_and_threads():
+    """Each network runs alone in its kernel: batch neighbours and the thread count change nothing."""
+    cfg = _small(trials=2).replace(N=60)
+    _, many = train_from_config(cfg, [5, 6, 7], progress=False, engine="numba", threads=2)
+    _, one = train_from_config(cfg, [6], progress=False, engine="numba")
+    assert torch.equal(many.networks.wo[1], one.networks.wo[0])
+    assert torch.equal(many.networks.wd[1], one.networks.wd[0])
+    assert torch.equal(many.final_state[1], one.final_state[0])
+
+
+def test_engine_choice_is_checked():
+    assert resolve_engine("auto", torch.device("cpu")) == "numba"
+    assert resolve_engine("torch", torch.device("cpu")) == "torch"
+    with pytest.raises(ConfigError, match="engine must be one of auto, torch, numba"):
+        resolve_engine("fast", torch.device("cpu"))
+    with pytest.raises(ConfigError, match="CPU only"):
+        resolve_engine("numba", torch.device("cuda"))
