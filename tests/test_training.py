@@ -128,3 +128,20 @@ def test_engine_choice_is_checked():
         resolve_engine("fast", torch.device("cpu"))
     with pytest.raises(ConfigError, match="CPU only"):
         resolve_engine("numba", torch.device("cuda"))
+
+
+@pytest.mark.parametrize("dtype,max_ulp", [(np.float64, 3), (np.float32, 2)])
+def test_kernel_tanh_matches_libm(dtype, max_ulp):
+    from slowmem.kernels import _tanh_into
+
+    xs = np.concatenate([np.linspace(-25, 25, 200001), np.logspace(-30, 1.4, 3000), -np.logspace(-30, 1.4, 3000),
+                         [0.0, 19.0, 21.0, 1e30, -1e30]]).astype(dtype)
+    ours = np.empty_like(xs)
+    _tanh_into(xs, ours)
+    ref = np.tanh(xs)
+    ulp = np.abs(ours.astype(np.float64) - ref.astype(np.float64)) / np.spacing(np.abs(ref)).astype(np.float64)
+    assert ulp.max() <= max_ulp
+    special = np.array([np.nan, np.inf, -np.inf], dtype=dtype)
+    out = np.empty_like(special)
+    _tanh_into(special, out)
+    assert np.isnan(out[0]) and out[1] == 1 and out[2] == -1

@@ -1,0 +1,55 @@
+import json
+
+import pandas as pd
+import pytest
+
+from slowmem import scale
+from slowmem.config import Config, ConfigError
+from slowmem.task import SPMTask
+
+
+def _bench(tmp_path, rows):
+    p = tmp_path / "bench.json"
+    p.write_text(json.dumps({"created": "x", "processor": "cpu", "cpus": 2, "torch": "2", "rows": rows}))
+    return p
+
+
+def _row(N, engine, dtype, threads, B, rate, ratio=1.0):
+    return {"N": N, "engine": engine, "dtype": dtype, "threads": threads, "B": B,
+            "net_steps_per_s": rate, "ratio_vs_naive": ratio}
+
+
+def test_read_benchmark_and_fastest(tmp_path):
+    rows = [_row(300, "numpy", "float64", 1, 1, 10.0), _row(300, "numba", "float64", 2, 2, 50.0, 5.0),
+            _row(300, "numba", "float64", 2, 8, 70.0, 7.0), _row(300, "torch", "float64", 2, 8, 60.0, 6.0),
+            _row(300, "numba", "float64", 1, 8, 90.0, 9.0)]
+    info, table = scale.read_benchmark(_bench(tmp_path, rows))
+    assert info["cpus"] == 2 and len(table) == 5
+    best = scale.fastest(table, threads=2)
+    assert best.net_steps_per_s.tolist() == [70.0] and best.B.tolist() == [8]
+    assert scale.fastest(table).net_steps_per_s.tolist() == [90.0]
+
+
+def test_bad_benchmark_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="no benchmark file"):
+        scale.read_benchmark(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="not a benchmark file"):
+        scale.read_benchmark(bad)
+    with pytest.raises(ConfigError, match="lack"):
+        scale.read_benchmark(_bench(tmp_path, [{"N": 300}]))
+
+
+def test_grid_cost_and_roofline():
+    paper = Config.from_preset("paper")
+    task = SPMTask(paper.task)
+    assert scale.network_steps(paper) == 3500 * task.T
+    # 672 networks at 1 network-step per second
+    assert scale.grid_hours(672, paper, 1.0) == pytest.approx(672 * 3500 * task.T / 3600)
+    with pytest.raises(ConfigError, match="rate must be > 0"):
+        scale.grid_hours(1, paper, 0.0)
+    # 150 window steps of 350, an update every 2nd: W read + 3 N^2 per update step
+    frac = int(task.response_mask.sum() + task.memory_mask.sum()) / 2 / task.T
+    assert scale.bytes_per_network_step(1000, "float64", task) == pytest.approx(8e6 * (1 + 3 * frac))
+    assert scale.roofline_rate(1000, "float32", 1000.0) == pytest.approx(2 * scale.roofline_rate(1000, "float64", 1000.0))
