@@ -423,3 +423,21 @@ def test_sweep_help_documents_the_commands():
     r = subprocess.run([sys.executable, "-m", "slowmem.cli", "sweep", "status", "--help"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and "remaining" in r.stdout
+
+
+def test_local_workers_are_pinned_one_per_core():
+    import logging
+    import os
+
+    from distributed import Client, LocalCluster
+
+    from slowmem.sweep import pin_workers
+
+    cores = sorted(os.sched_getaffinity(0))
+    n = min(2, len(cores))
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        placed = pin_workers(client)
+        seen = client.run(lambda: sorted(os.sched_getaffinity(0)))
+    assert len(placed) == n and sorted(placed.values()) == cores[:n]
+    assert sorted(map(tuple, seen.values())) == [(c,) for c in cores[:n]]
