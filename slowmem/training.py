@@ -137,8 +137,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     else:
         step_trial = _torch_stepper(W_T, F_T, P_out, P_mem, wout, x, task, cfg, a)
 
-    rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64)
-    diverged = torch.zeros(B, dtype=torch.bool)
+    # kept on the networks' device and copied once at the end: no host sync per trial on a GPU
+    rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64, device=dev)
+    diverged = torch.zeros(B, dtype=torch.bool, device=dev)
     t0 = time.perf_counter()
     bar = tqdm(range(n_trials), desc=desc or f"FORCE ({cfg.rule}, {engine}, B={B}, N={N})",
                disable=not progress, unit="trial", mininterval=1.0)
@@ -149,14 +150,16 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
             target = torch.cat([tr.output_target, tr.memory_target], dim=-1).transpose(0, 1).contiguous()  # (B, T, 3)
             outputs = step_trial(drive, target)                                           # (B, T, 3)
             err = (outputs - target) ** 2
-            rmse[i, :, 0] = err[:, resp_m, 0].mean(1).sqrt().double().cpu()
-            rmse[i, :, 1] = err[:, mem_m, 1:].mean((1, 2)).sqrt().double().cpu()
-            bad = ~torch.isfinite(x).all(-1).cpu() | ~torch.isfinite(wout).all(-1).all(-1).cpu()
-            diverged |= bad
+            rmse[i, :, 0] = err[:, resp_m, 0].mean(1).sqrt()
+            rmse[i, :, 1] = err[:, mem_m, 1:].mean((1, 2)).sqrt()
+            diverged |= ~torch.isfinite(x).all(-1) | ~torch.isfinite(wout).all(-1).all(-1)
             if progress and (i % 50 == 0 or i == n_trials - 1):
                 bar.set_postfix(resp_rmse=f"{rmse[i, :, 0].nanmedian():.3f}",
                                 mem_rmse=f"{rmse[i, :, 1].nanmedian():.3f}")
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
+    rmse, diverged = rmse.cpu(), diverged.cpu()
     trained = replace(net, wo=wout[:, :, 0:1].clone(), wd=wout[:, :, 1:3].clone())
     log = pd.DataFrame({
         "seed": np.repeat(np.array(net.seeds), n_trials),
