@@ -13,7 +13,7 @@ The algorithm is exactly that of :func:`slowmem.training.train` (see there):
 
     r = tanh(x);  (z, zd) = wout^T r            (tanh: a vectorisable form, see _tanh_into)
     on update steps in a window:  k = P r;  c = 1/(1 + r.k);  P -= c k k^T;  w -= c k e^T
-    x <- (1 - a) x + a (g J r + F (z, zd) + drive)
+    x <- (1 - a) x + a (g J r + F (z, zd) + wi u(t))
 
 Only the order of floating-point sums differs from the PyTorch engine, so the
 two agree to rounding (tested), not bit for bit.
@@ -139,7 +139,7 @@ def _rls(P, pend, r, k, wout, c0, c1, e0, e1, e2):
             wout[j, m] -= kc[j] * e
 
 
-def _force_trial(W_T, F_T, P_out, P_mem, pend, wout, x, drive, target, resp, mem, modified, every, step0, a, am,
+def _force_trial(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, modified, every, step0, a, am,
                  outputs, r, rec, k):
     """All T steps of one trial of one network, in place.
 
@@ -148,14 +148,14 @@ def _force_trial(W_T, F_T, P_out, P_mem, pend, wout, x, drive, target, resp, mem
         P_out, P_mem: ``(N, N)`` RLS matrices (the same array for the original rule).
         pend: ``(2, 2, N)`` their pending rank-1 updates (see :func:`_rls`), carried across trials.
         wout: ``(N, 3)`` readouts [wo, wd], updated.   x: ``(N,)`` state, updated.
-        drive: ``(T, N)`` input drive wi u(t).   target: ``(T, 3)``.
+        wi_T: ``(2, N)`` input weights^T.   u: ``(T, 2)`` input latents.   target: ``(T, 3)``.
         resp, mem: ``(T,)`` bool window masks.   modified: rule flag.
         every: update every this many steps.   step0: global step count at the trial start.
         a, am: dt / tau and 1 - a, in the arrays' dtype.   outputs: ``(T, 3)`` written.   r, rec, k: ``(N,)`` scratch.
     Returns:
         the global step count after the trial.
     """
-    T, N = drive.shape
+    T, N = u.shape[0], x.shape[0]
     step = step0
     for t in range(T):
         _tanh_into(x, r)
@@ -179,8 +179,9 @@ def _force_trial(W_T, F_T, P_out, P_mem, pend, wout, x, drive, target, resp, mem
                 _rls(P_out, pend[0], r, k, wout, 0, 1, e0, e1, e2)
             elif mem[t]:
                 _rls(P_mem, pend[1], r, k, wout, 1, 3, e0, e1, e2)
+        u0, u1 = u[t, 0], u[t, 1]
         for i in range(N):
-            rec[i] = drive[t, i] + z0 * F_T[0, i] + z1 * F_T[1, i] + z2 * F_T[2, i]
+            rec[i] = u0 * wi_T[0, i] + u1 * wi_T[1, i] + z0 * F_T[0, i] + z1 * F_T[1, i] + z2 * F_T[2, i]
         _matvec_rows(W_T, r, rec)
         for i in range(N):
             x[i] = am * x[i] + a * rec[i]
@@ -198,13 +199,13 @@ if AVAILABLE:
     _force_trial = _jit(_force_trial)
 
 
-def force_trials(W_T, F_T, P_out, P_mem, pend, wout, x, drive, target, resp, mem, *, modified: bool, every: int,
+def force_trials(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, *, modified: bool, every: int,
                  step0: int, a: float, outputs, scratch, pool: ThreadPoolExecutor | None = None) -> int:
     """One trial for each of B networks, in place, on NumPy arrays (one dtype, C-contiguous).
 
     Shapes: ``W_T, P_out, P_mem (B, N, N)``, ``pend (B, 2, 2, N)`` (zeros at the
     start of training, then carried from trial to trial), ``F_T (B, 3, N)``, ``wout (B, N, 3)``,
-    ``x (B, N)``, ``drive (B, T, N)``, ``target (B, T, 3)``, ``resp, mem (T,)``,
+    ``wi_T (B, 2, N)``, ``x (B, N)``, ``u (B, T, 2)``, ``target (B, T, 3)``, ``resp, mem (T,)``,
     ``outputs (B, T, 3)``, ``scratch (B, 3, N)``. With a thread ``pool`` the
     networks of the batch train concurrently. Returns the global step count after the trial.
     """
@@ -214,7 +215,7 @@ def force_trials(W_T, F_T, P_out, P_mem, pend, wout, x, drive, target, resp, mem
     a, am = W_T.dtype.type(a), W_T.dtype.type(1.0 - a)
 
     def one(b: int) -> int:
-        return _force_trial(W_T[b], F_T[b], P_out[b], P_mem[b], pend[b], wout[b], x[b], drive[b], target[b], resp, mem,
+        return _force_trial(W_T[b], F_T[b], wi_T[b], P_out[b], P_mem[b], pend[b], wout[b], x[b], u[b], target[b], resp, mem,
                             modified, every, step0, a, am, outputs[b], scratch[b, 0], scratch[b, 1], scratch[b, 2])
 
     steps = [one(b) for b in range(B)] if pool is None or B == 1 else list(pool.map(one, range(B)))

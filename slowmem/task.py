@@ -153,17 +153,21 @@ class SPMTask:
         T = sum(steps.values())
         rest = types.shape[1:]
         n1, n2 = steps["stim1"], steps["stim2"]
-        first = types // 2   # digit index (0/1) of stim1, per TRIAL_TYPES ordering
-        second = types % 2
+        # The draws and gathers are done in NumPy: PyTorch runs advanced indexing on its intra-op
+        # thread pool, whose idle threads then spin and slow the CPU training kernel running
+        # beside them. Same numbers either way (indexing only).
+        first = types.numpy() // 2   # digit index (0/1) of stim1, per TRIAL_TYPES ordering
+        second = types.numpy() % 2
         # per network: uniform draws -> image index within the class
-        u = torch.from_numpy(np.stack([r.random((*rest, n1 + n2)) for r in rngs]))  # (B,*rest,n1+n2)
-        sizes = torch.tensor([len(c) for c in self._class_latents])
-        cls = torch.cat([first.unsqueeze(-1).expand(*types.shape, n1),
-                         second.unsqueeze(-1).expand(*types.shape, n2)], dim=-1)
-        idx = (u * sizes[cls]).long().clamp_max(sizes[cls] - 1)
-        lat = torch.where(cls.unsqueeze(-1) == 0, self._class_latents[0][idx.clamp_max(sizes[0] - 1)],
-                          self._class_latents[1][idx.clamp_max(sizes[1] - 1)])  # (B,*rest,n1+n2,2)
-        lat = lat.movedim(-2, 0)  # (n1+n2, B, *rest, 2)
+        u = np.stack([r.random((*rest, n1 + n2)) for r in rngs])                       # (B,*rest,n1+n2)
+        lats = [c.numpy() for c in self._class_latents]
+        sizes = np.array([len(c) for c in lats])
+        cls = np.concatenate([np.broadcast_to(first[..., None], (*types.shape, n1)),
+                              np.broadcast_to(second[..., None], (*types.shape, n2))], axis=-1)
+        idx = np.minimum((u * sizes[cls]).astype(np.int64), sizes[cls] - 1)
+        lat = np.where(cls[..., None] == 0, lats[0][np.minimum(idx, sizes[0] - 1)],
+                       lats[1][np.minimum(idx, sizes[1] - 1)])                          # (B,*rest,n1+n2,2)
+        lat = torch.from_numpy(lat).movedim(-2, 0)  # (n1+n2, B, *rest, 2)
 
         inputs = torch.zeros((T, *types.shape, 2), dtype=torch.float64)
         memory = torch.zeros((T, *types.shape, 2), dtype=torch.float64)
@@ -174,9 +178,10 @@ class SPMTask:
         td2 = t2 + steps["delay2"]
         inputs[:t1] = lat[:n1]
         inputs[td1:t2] = lat[n1:]
-        memory[t1:td1] = self.class_means[first]
-        memory[t2:td2] = self.class_means[second]
-        value = self.encoding[first + second]
+        means = self.class_means.numpy()
+        memory[t1:td1] = torch.from_numpy(means[first])
+        memory[t2:td2] = torch.from_numpy(means[second])
+        value = torch.from_numpy(self.encoding.numpy()[first + second])
         output[td2:] = value.unsqueeze(-1)
         to = dict(device=device, dtype=dtype)
         return Trials(inputs.to(**to), output.to(**to), memory.to(**to), types.to(device), value.to(**to))

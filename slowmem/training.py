@@ -133,9 +133,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         n_threads = torch.get_num_threads() if threads is None else int(threads)
         if n_threads < 1:
             raise ConfigError(f"threads must be >= 1; got {threads}")
-        step_trial = _numba_stepper(W_T, F_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
+        step_trial = _numba_stepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
     else:
-        step_trial = _torch_stepper(W_T, F_T, P_out, P_mem, wout, x, task, cfg, a)
+        step_trial = _torch_stepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a)
 
     # kept on the networks' device and copied once at the end: no host sync per trial on a GPU
     rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64, device=dev)
@@ -146,9 +146,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     with torch.no_grad(), step_trial:
         for i in bar:
             tr = task.make_trials(schedules[:, i], rngs, device=dev, dtype=dt_)
-            drive = torch.bmm(tr.inputs.transpose(0, 1), wi_T)                           # (B, T, N)
+            u = tr.inputs.transpose(0, 1).contiguous()                                    # (B, T, 2)
             target = torch.cat([tr.output_target, tr.memory_target], dim=-1).transpose(0, 1).contiguous()  # (B, T, 3)
-            outputs = step_trial(drive, target)                                           # (B, T, 3)
+            outputs = step_trial(u, target)                                               # (B, T, 3)
             err = (outputs - target) ** 2
             rmse[i, :, 0] = err[:, resp_m, 0].mean(1).sqrt()
             rmse[i, :, 1] = err[:, mem_m, 1:].mean((1, 2)).sqrt()
@@ -175,11 +175,11 @@ class _torch_stepper:
     """Runs one trial for the whole batch with batched tensor operations (any device).
 
     Holds references to the training state (updated in place) and preallocated
-    buffers; ``stepper(drive (B, T, N), target (B, T, 3)) -> outputs (B, T, 3)``.
+    buffers; ``stepper(u (B, T, 2), target (B, T, 3)) -> outputs (B, T, 3)``.
     """
 
-    def __init__(self, W_T, F_T, P_out, P_mem, wout, x, task, cfg, a):
-        self.W_T, self.F_T, self.P_out, self.P_mem, self.wout, self.a = W_T, F_T, P_out, P_mem, wout, a
+    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a):
+        self.W_T, self.F_T, self.wi_T, self.P_out, self.P_mem, self.wout, self.a = W_T, F_T, wi_T, P_out, P_mem, wout, a
         self.x = x.unsqueeze(1)                                     # (B, 1, N) view of the caller's x
         self.resp, self.mem = task.response_mask.tolist(), task.memory_mask.tolist()
         self.modified, self.every, self.step = cfg.rule == "modified", cfg.update_every, 0
@@ -191,8 +191,9 @@ class _torch_stepper:
     def __exit__(self, *exc):
         return False
 
-    def __call__(self, drive: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         wout, x, a, outputs = self.wout, self.x, self.a, self.outputs
+        drive = torch.bmm(u, self.wi_T)                                              # (B, T, N)
         wo, wd = wout[:, :, 0:1], wout[:, :, 1:3]
         for t in range(len(self.resp)):
             r = torch.tanh(x)
@@ -218,12 +219,12 @@ class _numba_stepper:
     place); networks are spread over ``threads`` threads.
     """
 
-    def __init__(self, W_T, F_T, P_out, P_mem, wout, x, task, cfg, a, threads):
+    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, threads):
         from concurrent.futures import ThreadPoolExecutor
 
         B, N = x.shape
         pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (kernels._rls)
-        self.arrays = [W_T.numpy(), F_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(), x.numpy()]
+        self.arrays = [W_T.numpy(), F_T.numpy(), wi_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(), x.numpy()]
         self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
         self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
         self.outputs = torch.empty((B, task.T, 3), dtype=x.dtype)
@@ -238,10 +239,10 @@ class _numba_stepper:
             self.pool.shutdown()
         return False
 
-    def __call__(self, drive: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from .kernels import force_trials
 
-        self.step = force_trials(*self.arrays, drive.contiguous().numpy(), target.numpy(), self.resp, self.mem,
+        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), self.resp, self.mem,
                                  modified=self.modified, every=self.every, step0=self.step, a=self.a,
                                  outputs=self.outputs.numpy(), scratch=self.scratch, pool=self.pool)
         return self.outputs
