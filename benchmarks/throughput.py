@@ -1,6 +1,6 @@
 """Training throughput of batched (modified) FORCE, in network-steps per second.
 
-    python benchmarks/throughput.py                         # the default table (about 10 min on 2 cores)
+    python benchmarks/throughput.py                         # the default table (about 15 min on 2 cores)
     python benchmarks/throughput.py --N 300 --B 1 8 --dtype float32 --threads 2 --engine numba --json out.json
     python benchmarks/throughput.py --device cuda --engine torch --B 1 16 64 256   # on a GPU machine
 
@@ -9,9 +9,11 @@ trials of the SPM task (modified FORCE: an RLS update every 2nd step inside the 
 windows). The reference is a plain one-network NumPy float64 loop of the same algorithm, run on
 the same machine in the same invocation; every row reports its ratio to the reference of its N.
 
-Every row runs in a fresh subprocess: the thread count is fixed once per process (PyTorch must not
-switch it back and forth), and the process's peak RSS, less its RSS before the networks existed,
-divided by B is the reported memory per network (on CUDA: peak allocated bytes / B).
+Every row runs in fresh subprocesses: the thread count is fixed once per process (PyTorch must not
+switch it back and forth). `threads` counts threads inside one process; `procs` > 1 runs that many
+single-threaded processes at once, each with B networks, the way a sweep uses the cores (one Dask
+worker per core), and reports their total. A process's peak RSS, less its RSS before the networks
+existed, divided by B is the reported memory per network (on CUDA: peak allocated bytes / B).
 Not part of `make test`.
 """
 from __future__ import annotations
@@ -65,8 +67,8 @@ def naive_numpy(N: int, trials: int, seed: int = 0) -> dict:
     return {"s_per_trial": (time.perf_counter() - t0) / trials, "T": task.T}
 
 
-def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, trials: int) -> dict:
-    """Seconds per trial of slowmem's trainer for B networks (after one warm-up trial)."""
+def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, seconds: float) -> dict:
+    """Seconds per trial of slowmem's trainer for B networks, timed over about ``seconds`` (after a warm-up)."""
     import resource
 
     import torch
@@ -78,11 +80,15 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
 
     torch.set_num_threads(threads)                         # once, before any work in this process
     task = SPMTask()
+    tiny = RateNetworks.create(NetworkConfig(N=8), [0], device=device, dtype=dtype)
+    train(tiny, task, TrainingConfig(trials=1, dtype=dtype, device=device), progress=False, engine=engine,
+          threads=threads)                                 # libraries and compiled code loaded: not per network
     rss0 = _rss_mb()
     net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
     cfg = TrainingConfig(trials=1, dtype=dtype, device=device)
     cuda = device.startswith("cuda")
-    res = train(net, task, cfg, progress=False, engine=engine, threads=threads)   # warm-up (and compilation)
+    res = train(net, task, cfg, trials=2, progress=False, engine=engine, threads=threads)   # warm-up, compilation
+    trials = int(min(500, max(3, seconds / (res.seconds / 2))))
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -94,7 +100,7 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mem = torch.cuda.max_memory_allocated() / 2**20 / B if cuda else (peak - rss0) / B
     return {"s_per_trial": s, "T": task.T, "engine": res.engine, "mb_per_network": mem, "peak_rss_mb": peak,
-            "diverged": int(res.diverged.sum())}
+            "trials": trials}
 
 
 def _rss_mb() -> float:
@@ -102,15 +108,20 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _child(spec: dict, threads: int) -> dict:
-    """Run one measurement in a fresh interpreter with BLAS/OpenMP pinned to ``threads``."""
+def _child(spec: dict, threads: int, procs: int = 1) -> list[dict]:
+    """Run one measurement in ``procs`` fresh interpreters at once, BLAS/OpenMP limited to ``threads`` each."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, "--_child", json.dumps(spec)], env=env,
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"benchmark row {spec} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    cmd = [sys.executable, __file__, "--_child", json.dumps(spec)]
+    running = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(procs)]
+    results = []
+    for p in running:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"benchmark row {spec} failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 def main() -> None:
@@ -121,7 +132,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--engine", nargs="+", default=["numba", "torch"], choices=["numba", "torch"])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--trials", type=int, default=3, help="timed trials per measurement (after one warm-up)")
+    p.add_argument("--procs", type=int, nargs="+", default=[1, 2],
+                   help="concurrent single-threaded processes (>1: how a sweep uses the cores, one worker each)")
+    p.add_argument("--seconds", type=float, default=3.0, help="time each measurement over about this long")
     p.add_argument("--naive-trials", type=int, default=2, help="trials of the NumPy reference")
     p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
     p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
@@ -137,27 +150,31 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     for N in a.N:
-        ref = _child({"kind": "naive", "N": N, "trials": a.naive_trials}, a.naive_threads)
+        ref = _child({"kind": "naive", "N": N, "trials": a.naive_trials}, a.naive_threads)[0]
         ref_rate = ref["T"] / ref["s_per_trial"]
         rows.append({"N": N, "impl": "numpy naive", "engine": "numpy", "B": 1, "dtype": "float64",
-                     "threads": a.naive_threads, "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0,
+                     "threads": a.naive_threads, "procs": 1, "cores_used": a.naive_threads,
+                     "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0,
                      "s_per_trial": ref["s_per_trial"], "mb_per_network": None})
         print(f"N={N:<5} numpy naive  B=  1 float64 threads={a.naive_threads}: {ref_rate:>10,.0f} network-steps/s",
               flush=True)
+        layouts = [(th, 1) for th in a.threads] + [(1, pr) for pr in a.procs if pr > 1]
         for engine in a.engine:
             for dt in a.dtype:
-                for th in a.threads:
+                for th, procs in layouts:
                     for B in a.B:
-                        r = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
-                                    "engine": engine, "threads": th, "trials": a.trials}, th)
-                        rate = B * r["T"] / r["s_per_trial"]
-                        rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": r["engine"], "B": B,
-                                     "dtype": dt, "threads": th, "net_steps_per_s": rate,
-                                     "ratio_vs_naive": rate / ref_rate, "s_per_trial": r["s_per_trial"],
-                                     "mb_per_network": r["mb_per_network"]})
-                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3} {dt} threads={th}: "
+                        rs = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
+                                     "engine": engine, "threads": th, "seconds": a.seconds}, th, procs)
+                        T, s = rs[0]["T"], max(r["s_per_trial"] for r in rs)
+                        rate = procs * B * T / s
+                        mb = sum(r["mb_per_network"] for r in rs) / procs
+                        rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": rs[0]["engine"], "B": B,
+                                     "dtype": dt, "threads": th, "procs": procs, "cores_used": th * procs,
+                                     "net_steps_per_s": rate, "ratio_vs_naive": rate / ref_rate, "s_per_trial": s,
+                                     "trials": rs[0]["trials"], "mb_per_network": mb})
+                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3} {dt} threads={th} procs={procs}: "
                               f"{rate:>10,.0f} network-steps/s  x{rate / ref_rate:5.1f} vs naive  "
-                              f"{r['mb_per_network']:7.1f} MB/network", flush=True)
+                              f"{mb:7.1f} MB/network", flush=True)
     import torch
 
     info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
