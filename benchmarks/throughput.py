@@ -28,8 +28,8 @@ import time
 from datetime import datetime, timezone
 
 
-def naive_numpy(N: int, trials: int, seed: int = 0) -> dict:
-    """A straightforward one-network NumPy float64 loop (modified FORCE); seconds per trial."""
+def naive_numpy(N: int, seconds: float, seed: int = 0) -> dict:
+    """A straightforward one-network NumPy float64 loop (modified FORCE); seconds per trial over >= ``seconds``."""
     import numpy as np
 
     from slowmem.config import NetworkConfig
@@ -46,10 +46,12 @@ def naive_numpy(N: int, trials: int, seed: int = 0) -> dict:
     resp, mem = task.response_mask.numpy(), task.memory_mask.numpy()
     rng = trial_rng(seed, 0)
     a = task.dt / task.cfg.tau
-    types = task.schedule(trials, rng)
+    types = task.schedule(100_000, rng)
     t0 = time.perf_counter()
     step = 0
-    for i in range(trials):
+    for i in range(len(types)):
+        if i >= 2 and time.perf_counter() - t0 >= seconds:
+            break
         tr = task.make_trials(types[i:i + 1], [rng])
         u = tr.inputs[:, 0].numpy()
         target = np.concatenate([tr.output_target[:, 0], tr.memory_target[:, 0]], -1)
@@ -64,7 +66,7 @@ def naive_numpy(N: int, trials: int, seed: int = 0) -> dict:
                 w -= c * np.outer(k, e)
             x += a * (-x + W @ r + wf @ z + wfd @ zd + wi @ u[t])
             step += 1
-    return {"s_per_trial": (time.perf_counter() - t0) / trials, "T": task.T}
+    return {"s_per_trial": (time.perf_counter() - t0) / i, "T": task.T, "trials": i}
 
 
 def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, seconds: float) -> dict:
@@ -135,7 +137,6 @@ def main() -> None:
     p.add_argument("--procs", type=int, nargs="+", default=[1, 2],
                    help="concurrent single-threaded processes (>1: how a sweep uses the cores, one worker each)")
     p.add_argument("--seconds", type=float, default=3.0, help="time each measurement over about this long")
-    p.add_argument("--naive-trials", type=int, default=2, help="trials of the NumPy reference")
     p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
     p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
     p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
@@ -150,7 +151,7 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     for N in a.N:
-        ref = _child({"kind": "naive", "N": N, "trials": a.naive_trials}, a.naive_threads)[0]
+        ref = _child({"kind": "naive", "N": N, "seconds": 2 * a.seconds}, a.naive_threads)[0]
         ref_rate = ref["T"] / ref["s_per_trial"]
         rows.append({"N": N, "impl": "numpy naive", "engine": "numpy", "B": 1, "dtype": "float64",
                      "threads": a.naive_threads, "procs": 1, "cores_used": a.naive_threads,

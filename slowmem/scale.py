@@ -19,7 +19,7 @@ from .task import SPMTask
 
 __all__ = ["read_benchmark", "fastest", "network_steps", "grid_hours", "roofline_rate", "bytes_per_network_step"]
 
-_ROW_KEYS = {"N", "engine", "B", "dtype", "threads", "net_steps_per_s", "ratio_vs_naive"}
+_ROW_KEYS = {"N", "engine", "B", "dtype", "threads", "procs", "cores_used", "net_steps_per_s", "ratio_vs_naive"}
 
 
 def read_benchmark(path: str | Path) -> tuple[dict, pd.DataFrame]:
@@ -38,13 +38,14 @@ def read_benchmark(path: str | Path) -> tuple[dict, pd.DataFrame]:
     return info, rows
 
 
-def fastest(table: pd.DataFrame, *, threads: int | None = None) -> pd.DataFrame:
-    """Per (N, dtype): the fastest slowmem row (optionally with this many threads), with the naive rate."""
+def fastest(table: pd.DataFrame, *, cores: int | None = None) -> pd.DataFrame:
+    """Per (N, dtype): the fastest slowmem row (optionally among those using this many cores)."""
     ours = table[table.engine != "numpy"]
-    if threads is not None:
-        ours = ours[ours.threads == threads]
+    if cores is not None:
+        ours = ours[ours.cores_used == cores]
     best = ours.loc[ours.groupby(["N", "dtype"]).net_steps_per_s.idxmax()]
-    return best[["N", "dtype", "engine", "B", "threads", "net_steps_per_s", "ratio_vs_naive"]].reset_index(drop=True)
+    cols = ["N", "dtype", "engine", "B", "threads", "procs", "net_steps_per_s", "ratio_vs_naive"]
+    return best[cols].reset_index(drop=True)
 
 
 def network_steps(cfg: Config) -> int:

@@ -14,19 +14,20 @@ def _bench(tmp_path, rows):
     return p
 
 
-def _row(N, engine, dtype, threads, B, rate, ratio=1.0):
-    return {"N": N, "engine": engine, "dtype": dtype, "threads": threads, "B": B,
-            "net_steps_per_s": rate, "ratio_vs_naive": ratio}
+def _row(N, engine, dtype, threads, B, rate, ratio=1.0, procs=1):
+    return {"N": N, "engine": engine, "dtype": dtype, "threads": threads, "procs": procs, "B": B,
+            "cores_used": threads * procs, "net_steps_per_s": rate, "ratio_vs_naive": ratio}
 
 
 def test_read_benchmark_and_fastest(tmp_path):
     rows = [_row(300, "numpy", "float64", 1, 1, 10.0), _row(300, "numba", "float64", 2, 2, 50.0, 5.0),
             _row(300, "numba", "float64", 2, 8, 70.0, 7.0), _row(300, "torch", "float64", 2, 8, 60.0, 6.0),
-            _row(300, "numba", "float64", 1, 8, 90.0, 9.0)]
+            _row(300, "numba", "float64", 1, 8, 90.0, 9.0), _row(300, "numba", "float64", 1, 8, 80.0, 8.0, procs=2)]
     info, table = scale.read_benchmark(_bench(tmp_path, rows))
-    assert info["cpus"] == 2 and len(table) == 5
-    best = scale.fastest(table, threads=2)
-    assert best.net_steps_per_s.tolist() == [70.0] and best.B.tolist() == [8]
+    assert info["cpus"] == 2 and len(table) == 6
+    best = scale.fastest(table, cores=2)
+    assert best.net_steps_per_s.tolist() == [80.0] and best.procs.tolist() == [2]
+    assert scale.fastest(table, cores=1).net_steps_per_s.tolist() == [90.0]
     assert scale.fastest(table).net_steps_per_s.tolist() == [90.0]
 
 
