@@ -2,7 +2,7 @@
 
 On the CPU the per-step work of one network (N = 300 .. 1000) is a handful of
 matrix-vector products; dispatching each of them through PyTorch costs more
-than the arithmetic. :func:`force_trial` runs all T steps of a trial, RLS
+than the arithmetic. ``_force_trial`` runs all T steps of a trial, RLS
 updates included, in one compiled loop (Numba) with no allocation, on arrays
 that the caller owns and reuses. Networks are independent, so
 :func:`force_trials` hands each network of a batch to a thread of a small
@@ -15,8 +15,11 @@ The algorithm is exactly that of :func:`slowmem.training.train` (see there):
     on update steps in a window:  k = P r;  c = 1/(1 + r.k);  P -= c k k^T;  w -= c k e^T
     x <- (1 - a) x + a (g J r + F (z, zd) + wi u(t))
 
-Only the order of floating-point sums differs from the PyTorch engine, so the
-two agree to rounding (tested), not bit for bit.
+Only the order of floating-point sums (and tanh, within 3 ulp) differs from the
+PyTorch engine, so the two agree to rounding after a few trials (tested), not bit
+for bit; over a whole training run of a chaotic network such differences grow
+until the trained readouts differ (``benchmarks/engine_check.py`` measures by
+how much, against a one-ulp change of the initial state).
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ inverse-correlation matrix P and error e = readout - target:
   outside their windows; the two readouts then see the same r at the same
   steps, so one shared P is exactly equivalent to two and is what we use.
 
-Everything runs on (B, N, N) tensors on the networks' device and dtype.
+Two engines run it: ``torch`` (batched (B, N, N) tensor operations on the
+networks' device and dtype; the GPU path) and ``numba`` (a compiled loop per
+trial and network, :mod:`slowmem.kernels`; the CPU default).
 """
 from __future__ import annotations
 
