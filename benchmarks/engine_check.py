@@ -11,36 +11,21 @@ states moved by one unit in the last place (``numba_x0_ulp``).
 """
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
-import os
 import time
-from datetime import datetime, timezone
 
 import torch
 
-from slowmem.config import Config
+from _common import check_arguments, check_networks, write_json
 from slowmem.evaluation import evaluate
 from slowmem.network import RateNetworks
-from slowmem.task import SPMTask
 from slowmem.training import train
-
-from float32_check import GRID
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", default=None, help="write the per-network table here")
-    p.add_argument("--trials", type=int, default=None, help="training trials (default: the book preset's)")
-    a = p.parse_args()
-    base = Config.from_preset("book")
-    if a.trials is not None:
-        base = base.replace(trials=a.trials)
-    combos = list(itertools.product(*GRID.values()))
-    cfgs = [base.replace(g=g, pg=pg, fb=fb).network for g, pg, fb, _ in combos]
-    seeds = [s for *_, s in combos]
-    task = SPMTask(base.task)
+    a = check_arguments(__doc__.splitlines()[0])
+    nets = check_networks(a.trials)
+    base, combos, cfgs, seeds, task = nets.base, nets.combos, nets.configs, nets.seeds, nets.task
     runs = {}
     for run in ("numba", "torch", "numba_x0_ulp"):
         engine = run.split("_")[0]
@@ -74,14 +59,8 @@ def main() -> None:
                "threads": torch.get_num_threads()}
     print(json.dumps(summary, indent=1))
     if a.json:
-        info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "command": "python benchmarks/engine_check.py" + (f" --trials {a.trials}" if a.trials else ""),
-                "torch": torch.__version__, "summary": summary, "rows": rows}
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(info, f, indent=2)
-        os.replace(tmp, a.json)
-        print(f"wrote {a.json}")
+        write_json(a.json, {"command": "python benchmarks/engine_check.py" + (f" --trials {a.trials}" if a.trials else ""),
+                            "summary": summary, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -11,38 +11,22 @@ accuracy in each precision, mechanism label in each, and the largest readout dif
 """
 from __future__ import annotations
 
-import argparse
-import itertools
 import json
-import os
 import time
-from datetime import datetime, timezone
 
 import numpy as np
-import torch
 
+from _common import check_arguments, check_networks, write_json
 from slowmem.analysis.dynamics import summarize as dynamics_summary
-from slowmem.config import Config
 from slowmem.evaluation import evaluate
 from slowmem.network import RateNetworks
-from slowmem.task import SPMTask
 from slowmem.training import train
-
-GRID = {"g": (0.8, 1.2), "pg": (0.4, 0.9), "fb": (1.0, 10.0), "seed": (0, 1, 2)}
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--json", default=None, help="write the per-network table here")
-    p.add_argument("--trials", type=int, default=None, help="training trials (default: the book preset's)")
-    a = p.parse_args()
-    base = Config.from_preset("book")
-    if a.trials is not None:
-        base = base.replace(trials=a.trials)
-    combos = list(itertools.product(*GRID.values()))
-    cfgs = [base.replace(g=g, pg=pg, fb=fb).network for g, pg, fb, _ in combos]
-    seeds = [s for *_, s in combos]
-    task = SPMTask(base.task)
+    a = check_arguments(__doc__.splitlines()[0])
+    nets = check_networks(a.trials)
+    base, combos, cfgs, seeds, task = nets.base, nets.combos, nets.configs, nets.seeds, nets.task
     t0 = time.perf_counter()
     runs = {}
     for dtype in ("float64", "float32"):
@@ -83,14 +67,8 @@ def main() -> None:
               f"{r['success_float32']!s:5}  mechanism {r['mechanism_float64']} / {r['mechanism_float32']}")
     print(json.dumps(summary, indent=1))
     if a.json:
-        info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "command": "python benchmarks/float32_check.py" + (f" --trials {a.trials}" if a.trials else ""),
-                "torch": torch.__version__, "summary": summary, "rows": rows}
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(info, f, indent=2)
-        os.replace(tmp, a.json)
-        print(f"wrote {a.json}")
+        write_json(a.json, {"command": "python benchmarks/float32_check.py" + (f" --trials {a.trials}" if a.trials else ""),
+                            "summary": summary, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 
 
 def naive_numpy(N: int, seconds: float, seed: int = 0) -> dict:
@@ -178,16 +177,13 @@ def main() -> None:
                               f"{mb:7.1f} MB/network", flush=True)
     import torch
 
-    info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-            "machine": platform.platform(), "processor": _cpu_name(), "cpus": os.cpu_count(),
-            "torch": torch.__version__, "cuda": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
-            "wall_seconds": time.perf_counter() - started, "rows": rows}
+    from _common import write_json
+
     if a.json:
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(info, f, indent=2)
-        os.replace(tmp, a.json)
-        print(f"wrote {a.json}")
+        write_json(a.json, {"command": " ".join(sys.argv), "machine": platform.platform(), "processor": _cpu_name(),
+                            "cpus": os.cpu_count(),
+                            "cuda": torch.cuda.get_device_name() if a.device.startswith("cuda") else None,
+                            "wall_seconds": time.perf_counter() - started, "rows": rows})
 
 
 def _cpu_name() -> str:

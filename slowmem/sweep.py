@@ -619,7 +619,6 @@ class SweepOptions:
         if self.device != "cpu" and self.scheduler is None and self.backend in ("local", "none"):
             from .network import resolve_device
             resolve_device(self.device)
-        cuda = self.device.startswith("cuda")
         if self.workers is not None:
             self.workers = check_number("workers", self.workers, lo=1, hi=4096, integer=True)
         if self.batch is not None:

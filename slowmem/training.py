@@ -104,9 +104,10 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     ``engine``: ``torch`` runs batched tensor operations on the networks'
     device; ``numba`` (CPU only) runs each trial of each network as one
     compiled loop, networks spread over ``threads`` threads (default
-    ``torch.get_num_threads()``); ``auto`` picks ``numba`` on the CPU. The two engines implement the same
-    algorithm and agree to rounding; with one engine, the same config and
-    seed give bit-identical results, whatever the batch.
+    ``torch.get_num_threads()``); ``auto`` picks ``numba`` on the CPU. The
+    two engines implement the same algorithm and agree to rounding; with one
+    engine, the same config and seed give bit-identical results, whatever
+    the batch.
     """
     from tqdm import tqdm
 
@@ -173,7 +174,17 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     return TrainingResult(trained, x.clone(), log, diverged.numpy(), seconds, engine)
 
 
-class _torch_stepper:
+class _Stepper:
+    """A trial runner used as a context manager (``__exit__`` releases whatever it holds)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _torch_stepper(_Stepper):
     """Runs one trial for the whole batch with batched tensor operations (any device).
 
     Holds references to the training state (updated in place) and preallocated
@@ -186,12 +197,6 @@ class _torch_stepper:
         self.resp, self.mem = task.response_mask.tolist(), task.memory_mask.tolist()
         self.modified, self.every, self.step = cfg.rule == "modified", cfg.update_every, 0
         self.outputs = torch.empty((task.T, x.shape[0], 1, 3), device=x.device, dtype=x.dtype)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
     def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         wout, x, a, outputs = self.wout, self.x, self.a, self.outputs
@@ -214,7 +219,7 @@ class _torch_stepper:
         return outputs[:, :, 0, :].transpose(0, 1)
 
 
-class _numba_stepper:
+class _numba_stepper(_Stepper):
     """Runs one trial per network with the compiled kernel of :mod:`slowmem.kernels` (CPU).
 
     Works on NumPy views of the caller's tensors (shared memory, updated in
@@ -232,9 +237,6 @@ class _numba_stepper:
         self.outputs = torch.empty((B, task.T, 3), dtype=x.dtype)
         self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
         self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         if self.pool is not None:
