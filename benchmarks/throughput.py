@@ -68,14 +68,21 @@ def naive_numpy(N: int, seconds: float, seed: int = 0) -> dict:
     return {"s_per_trial": (time.perf_counter() - t0) / i, "T": task.T, "trials": i}
 
 
-def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, seconds: float) -> dict:
-    """Seconds per trial of slowmem's trainer for B networks, timed over about ``seconds`` (after a warm-up)."""
+def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: int, seconds: float,
+                share: bool = False) -> dict:
+    """Seconds per trial of slowmem's trainer for B networks, timed over about ``seconds`` (after a warm-up).
+
+    ``share``: the B networks are one slice of a sweep grid (same seed, g and pg, so the same g J;
+    fb cycles through the paper's six values), which the numba engine trains in lockstep.
+    Otherwise they are B seeds of one config.
+    """
     import resource
 
     import torch
 
     from slowmem.config import NetworkConfig, TrainingConfig
     from slowmem.network import RateNetworks
+    from slowmem.sweep import PAPER_FB
     from slowmem.task import SPMTask
     from slowmem.training import train
 
@@ -85,7 +92,11 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
     train(tiny, task, TrainingConfig(trials=1, dtype=dtype, device=device), progress=False, engine=engine,
           threads=threads)                                 # libraries and compiled code loaded: not per network
     rss0 = _rss_mb()
-    net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
+    if share:
+        net = RateNetworks.create([NetworkConfig(N=N, fb=PAPER_FB[b % len(PAPER_FB)]) for b in range(B)], [0] * B,
+                                  device=device, dtype=dtype)
+    else:
+        net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
     cfg = TrainingConfig(trials=1, dtype=dtype, device=device)
     cuda = device.startswith("cuda")
     res = train(net, task, cfg, trials=2, progress=False, engine=engine, threads=threads)   # warm-up, compilation
@@ -135,6 +146,9 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--procs", type=int, nargs="+", default=[1, 2],
                    help="concurrent single-threaded processes (>1: how a sweep uses the cores, one worker each)")
+    p.add_argument("--share", nargs="+", default=["no", "yes"], choices=["no", "yes"],
+                   help="yes: the B networks of a row share g J as in one sweep slice (same seed, g, pg; fb varies); "
+                        "rows with B = 1 are never shared")
     p.add_argument("--seconds", type=float, default=3.0, help="time each measurement over about this long")
     p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
     p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
@@ -162,17 +176,19 @@ def main() -> None:
         for engine in a.engine:
             for dt in a.dtype:
                 for th, procs in layouts:
-                    for B in a.B:
+                    for B, share in [(B, s == "yes") for B in a.B for s in a.share if B > 1 or s == "no"]:
                         rs = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
-                                     "engine": engine, "threads": th, "seconds": a.seconds}, th, procs)
+                                     "engine": engine, "threads": th, "seconds": a.seconds, "share": share},
+                                    th, procs)
                         T, s = rs[0]["T"], max(r["s_per_trial"] for r in rs)
                         rate = procs * B * T / s
                         mb = sum(r["mb_per_network"] for r in rs) / procs
                         rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": rs[0]["engine"], "B": B,
-                                     "dtype": dt, "threads": th, "procs": procs, "cores_used": th * procs,
+                                     "dtype": dt, "threads": th, "procs": procs, "cores_used": th * procs, "shared_J": share,
                                      "net_steps_per_s": rate, "ratio_vs_naive": rate / ref_rate, "s_per_trial": s,
                                      "trials": rs[0]["trials"], "mb_per_network": mb})
-                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3} {dt} threads={th} procs={procs}: "
+                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3}{'s' if share else ' '} {dt} threads={th} "
+                              f"procs={procs}: "
                               f"{rate:>10,.0f} network-steps/s  x{rate / ref_rate:5.1f} vs naive  "
                               f"{mb:7.1f} MB/network", flush=True)
     import torch

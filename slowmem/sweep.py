@@ -67,8 +67,8 @@ PAPER_SEEDS: tuple[int, ...] = (0, 1, 2, 3)
 
 BACKENDS = ("local", "slurm", "pbs", "none")
 ANALYZE_CHOICES = ("success", "all", "none")
-#: networks per work unit when --batch is not given
-DEFAULT_BATCH = MappingProxyType({"cpu": 4, "cuda": 16})
+#: networks per work unit when --batch is not given (CPU: the six fb values of one g J train in lockstep)
+DEFAULT_BATCH = MappingProxyType({"cpu": 6, "cuda": 16})
 
 # grid-file keys besides config fields
 _GRID_KEYS = ("name", "preset", "seeds")
@@ -345,21 +345,47 @@ def _unit_key(spec: NetworkSpec) -> str:
     return json.dumps({"task": d["task"], "training": d["training"], "N": d["network"]["N"]}, sort_keys=True)
 
 
+def _recurrent_key(spec: NetworkSpec) -> tuple:
+    """What fixes a network's recurrent matrix g J: networks with the same key share it."""
+    n = spec.config.network
+    return (n.N, n.pg, n.init, n.g, spec.seed)
+
+
 def plan_units(specs: Sequence[NetworkSpec], batch: int) -> list[list[NetworkSpec]]:
     """Split networks into work units of at most ``batch`` that can train as one batch.
 
     Networks of one unit share N and every task and training setting (they may
-    differ in g, pg, fb, ...). The split depends only on the grid and
-    ``batch``, never on what is already done, so a resumed sweep trains the
-    remaining networks in the same batches as an uninterrupted one.
+    differ in g, pg, fb, ...). Networks with the same recurrent matrix g J
+    (same seed, N, pg, init and g; in the paper's grid, the six fb values) go
+    to the same unit where ``batch`` allows, in pieces of near-equal size
+    otherwise: the CPU engine trains them in lockstep, reading g J once per
+    step for all of them (:func:`slowmem.kernels.share_groups`). Pieces are
+    then packed, in grid order, into units of at most ``batch``. The split
+    depends only on the grid and ``batch``, never on what is already done, so
+    a resumed sweep trains the remaining networks in the same batches as an
+    uninterrupted one.
     """
+    if batch < 1:
+        raise ConfigError(f"batch must be >= 1; got {batch}")
     groups: dict[str, list[NetworkSpec]] = {}
     for s in specs:
         groups.setdefault(_unit_key(s), []).append(s)
     units = []
     for members in groups.values():
-        for i in range(0, len(members), batch):
-            units.append(members[i:i + batch])
+        shared: dict[tuple, list[NetworkSpec]] = {}
+        for s in members:
+            shared.setdefault(_recurrent_key(s), []).append(s)
+        unit: list[NetworkSpec] = []
+        for g in shared.values():
+            n = -(-len(g) // batch)
+            for i in range(n):
+                piece = g[i * len(g) // n:(i + 1) * len(g) // n]
+                if len(unit) + len(piece) > batch:
+                    units.append(unit)
+                    unit = []
+                unit += piece
+        if unit:
+            units.append(unit)
     return units
 
 
@@ -579,7 +605,7 @@ class SweepOptions:
         scheduler: address of a running Dask scheduler (overrides backend).
         workers: local worker processes (default: one per core; 1 on CUDA).
         device: ``cpu``, ``cuda`` or ``cuda:K``.
-        batch: networks per work unit (default 4 on CPU, 16 on CUDA; fewer when
+        batch: networks per work unit (default 6 on CPU, 16 on CUDA; fewer when
             the grid is too small to keep every local worker busy).
         analyze: which networks get analyses: ``success`` (default), ``all``
             (also those that do not perform the task), ``none`` (train only;
@@ -688,7 +714,7 @@ def _local_workers(opts: SweepOptions) -> int | None:
 
 
 def _default_batch(opts: SweepOptions, n_networks: int) -> int:
-    """``DEFAULT_BATCH`` (4 on CPU, 16 on CUDA), smaller when a small grid would leave local workers idle.
+    """``DEFAULT_BATCH`` (6 on CPU, 16 on CUDA), smaller when a small grid would leave local workers idle.
 
     Depends only on the grid size and the worker count, not on what is already
     done, so a resumed sweep with the same settings forms the same work units.
@@ -1105,7 +1131,7 @@ def add_sweep_parser(sub) -> argparse.ArgumentParser:
     ex.add_argument("--scheduler", metavar="ADDRESS", help="join a running Dask scheduler (tcp://host:8786)")
     ex.add_argument("--workers", help="local worker processes (default: one per core; 1 with --device cuda)")
     ex.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:K")
-    ex.add_argument("--batch", help="networks trained together per work unit (default 4 on CPU, 16 on CUDA, "
+    ex.add_argument("--batch", help="networks trained together per work unit (default 6 on CPU, 16 on CUDA, "
                                     "fewer if the grid is too small to keep every worker busy)")
     ex.add_argument("--analyze", default="success", choices=ANALYZE_CHOICES,
                     help="run the analyses on networks that perform the task (default), on all that did "

@@ -102,9 +102,11 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     copy is returned.
 
     ``engine``: ``torch`` runs batched tensor operations on the networks'
-    device; ``numba`` (CPU only) runs each trial of each network as one
-    compiled loop, networks spread over ``threads`` threads (default
-    ``torch.get_num_threads()``); ``auto`` picks ``numba`` on the CPU. The
+    device; ``numba`` (CPU only) runs each trial as one compiled loop per
+    group of networks that share g J (they advance in lockstep and read g J
+    once per step; otherwise a group is one network), groups spread over
+    ``threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
+    ``numba`` on the CPU. The
     two engines implement the same algorithm and agree to rounding; with one
     engine, the same config and seed give bit-identical results, whatever
     the batch.
@@ -223,11 +225,14 @@ class _numba_stepper(_Stepper):
     """Runs one trial per network with the compiled kernel of :mod:`slowmem.kernels` (CPU).
 
     Works on NumPy views of the caller's tensors (shared memory, updated in
-    place); networks are spread over ``threads`` threads.
+    place); groups of networks sharing g J (:func:`slowmem.kernels.share_groups`)
+    are spread over ``threads`` threads.
     """
 
     def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, threads):
         from concurrent.futures import ThreadPoolExecutor
+
+        from .kernels import share_groups
 
         B, N = x.shape
         pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (kernels._rls)
@@ -236,7 +241,8 @@ class _numba_stepper(_Stepper):
         self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
         self.outputs = torch.empty((B, task.T, 3), dtype=x.dtype)
         self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
-        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+        self.groups = share_groups(self.arrays[0], threads)        # networks sharing g J train in lockstep
+        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and len(self.groups) > 1 else None
 
     def __exit__(self, *exc):
         if self.pool is not None:
@@ -248,7 +254,8 @@ class _numba_stepper(_Stepper):
 
         self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), self.resp, self.mem,
                                  modified=self.modified, every=self.every, step0=self.step, a=self.a,
-                                 outputs=self.outputs.numpy(), scratch=self.scratch, pool=self.pool)
+                                 outputs=self.outputs.numpy(), scratch=self.scratch, groups=self.groups,
+                                 pool=self.pool)
         return self.outputs
 
 

@@ -91,11 +91,34 @@ def test_units_batch_networks_that_share_n_and_training(tmp_path):
         assert len(u) <= 4
         assert len({s.config.network.N for s in u}) == 1
     assert [len(u) for u in units] == [4, 2, 4, 2]
-    # default batch: 4 on CPU, fewer when a small grid would leave local workers idle
+    # default batch: 6 on CPU, fewer when a small grid would leave local workers idle
     assert _default_batch(SweepOptions(backend="local", workers=2), 4) == 2
-    assert _default_batch(SweepOptions(backend="local", workers=2), 168) == 4
+    assert _default_batch(SweepOptions(backend="local", workers=2), 168) == 6
     assert _default_batch(SweepOptions(backend="none"), 4) == 4
-    assert _default_batch(SweepOptions(backend="slurm"), 2) == 4
+    assert _default_batch(SweepOptions(backend="slurm"), 2) == 6
+    with pytest.raises(ConfigError, match="batch must be >= 1"):
+        plan_units(grid.networks(), 0)
+
+
+def test_units_keep_networks_that_share_gJ_together():
+    """In the paper's grid the six fb values of one (g, pg, seed) share g J: one unit, or even pieces."""
+    specs = preset_grid("paper").networks()
+    key = lambda s: (s.config.network.g, s.config.network.pg, s.seed)   # noqa: E731
+    for batch, sizes in ((6, {6}), (4, {3}), (12, {12})):
+        units = plan_units(specs, batch)
+        assert sorted(s.network_id for u in units for s in u) == sorted(s.network_id for s in specs)
+        assert {len(u) for u in units} == sizes
+        if batch <= 6:
+            assert all(len({key(s) for s in u}) == 1 for u in units)
+    # and the engine finds the shared matrix in such a unit
+    from slowmem.kernels import share_groups
+    from slowmem.network import RateNetworks
+
+    unit = plan_units(preset_grid("ci").override({"fb": [10, 5, 1]}).networks(), 6)[0]
+    assert [key(s) for s in unit] == [(1.2, 0.4, 0)] * 3 + [(1.2, 0.4, 2)] * 3      # two pieces of 3 packed
+    net = RateNetworks.create([s.config.network for s in unit], [s.seed for s in unit])
+    groups = share_groups(net.recurrent().transpose(1, 2).contiguous().numpy())
+    assert [g.tolist() for g in groups] == [[0, 1, 2], [3, 4, 5]]
 
 
 @pytest.mark.parametrize("content, words", [

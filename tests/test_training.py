@@ -121,6 +121,44 @@ def test_numba_engine_independent_of_batch_and_threads():
     assert torch.equal(many.final_state[1], one.final_state[0])
 
 
+@pytest.mark.parametrize("rule,threads,N", [("modified", 1, 61), ("original", 2, 64)])
+def test_networks_sharing_gJ_train_in_lockstep_with_identical_results(rule, threads, N):
+    """Same seed, pg and g, different fb: one g J, trained in lockstep; each result equals its solo run.
+
+    Seven networks exercise blocks of three, two and one network (and N = 61 the rows left
+    over by the four-row blocks); an eighth network with another seed trains beside them.
+    """
+    from slowmem.network import RateNetworks
+    from slowmem.task import SPMTask
+
+    base = _small(rule=rule, trials=2).replace(N=N)
+    fbs = (40.0, 30.0, 20.0, 10.0, 5.0, 1.0, 2.0)
+    cfgs = [base.replace(fb=fb).network for fb in fbs] + [base.network]
+    net = RateNetworks.create(cfgs, [4] * len(fbs) + [9])
+    task = SPMTask(base.task)
+    together = train(net, task, base.training, progress=False, engine="numba", threads=threads)
+    assert float(together.networks.wd.abs().max()) > 0.01                          # something was learned
+    for b in range(net.B):
+        alone = train(net.select([b]), task, base.training, progress=False, engine="numba", threads=1)
+        assert torch.equal(together.networks.wo[b], alone.networks.wo[0])
+        assert torch.equal(together.networks.wd[b], alone.networks.wd[0])
+        assert torch.equal(together.final_state[b], alone.final_state[0])
+
+
+def test_share_groups_finds_identical_matrices_and_feeds_every_thread():
+    from slowmem.kernels import share_groups
+
+    rng = np.random.default_rng(0)
+    A, C = rng.standard_normal((2, 5, 5))
+    near = A.copy()
+    near[2, 3] = np.nextafter(near[2, 3], 1.0)                      # one ulp away: not the same matrix
+    W = np.stack([A, C, A, near, A, C])
+    assert [g.tolist() for g in share_groups(W)] == [[0, 2, 4], [1, 5], [3]]
+    assert [g.tolist() for g in share_groups(W[[0, 2, 4]], threads=2)] == [[0, 1], [2]]
+    assert [g.tolist() for g in share_groups(W[[0, 2, 4, 1, 5]], threads=4)] == [[0], [1], [2], [3, 4]]
+    assert [g.tolist() for g in share_groups(W[:1], threads=4)] == [[0]]
+
+
 def test_engine_choice_is_checked():
     assert resolve_engine("auto", torch.device("cpu")) == "numba"
     assert resolve_engine("torch", torch.device("cpu")) == "torch"
