@@ -73,7 +73,8 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
     """Seconds per trial of slowmem's trainer for B networks, timed over about ``seconds`` (after a warm-up).
 
     ``share``: the B networks are one slice of a sweep grid (same seed, g and pg, so the same g J;
-    fb cycles through the paper's six values), which the numba engine trains in lockstep.
+    fb takes the paper's six values), which the numba engine trains in lockstep where the cache
+    has room (:func:`slowmem.kernels.share_groups`).
     Otherwise they are B seeds of one config.
     """
     import resource
@@ -93,8 +94,8 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
           threads=threads)                                 # libraries and compiled code loaded: not per network
     rss0 = _rss_mb()
     if share:
-        net = RateNetworks.create([NetworkConfig(N=N, fb=PAPER_FB[b % len(PAPER_FB)]) for b in range(B)], [0] * B,
-                                  device=device, dtype=dtype)
+        fbs = list(PAPER_FB) + [float(v) for v in range(2, B)]   # the paper's six, then more values if B > 6
+        net = RateNetworks.create([NetworkConfig(N=N, fb=fb) for fb in fbs[:B]], [0] * B, device=device, dtype=dtype)
     else:
         net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
     cfg = TrainingConfig(trials=1, dtype=dtype, device=device)
@@ -139,7 +140,7 @@ def _child(spec: dict, threads: int, procs: int = 1) -> list[dict]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--N", type=int, nargs="+", default=[300, 1000])
-    p.add_argument("--B", type=int, nargs="+", default=[1, 2, 8])
+    p.add_argument("--B", type=int, nargs="+", default=[1, 2, 6])
     p.add_argument("--dtype", nargs="+", default=["float64", "float32"], choices=["float32", "float64"])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--engine", nargs="+", default=["numba", "torch"], choices=["numba", "torch"])

@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - numba is a dependency; this keeps `import slowmem` working without it
     numba = None
 
-__all__ = ["AVAILABLE", "force_trials", "share_groups"]
+__all__ = ["AVAILABLE", "cache_share_bytes", "force_trials", "share_groups"]
 
 #: True when Numba can be imported (the CPU kernel is usable).
 AVAILABLE = numba is not None
@@ -73,6 +73,11 @@ def _tanh_into(x, out):
         out[i] = v if xi >= 0 else -v
 
 
+#: Columns of A per tile in :func:`_matvec_shared`: the tile of three networks' outputs
+#: (3 x 4 kB in float64) stays in the 32 kB L1 cache while the rows of A stream past.
+_TILE = 512
+
+
 def _matvec_shared(A, scratch, members):
     """out_m[i] += sum_j A[j, i] r_m[j] for every network m of ``members``, all with the same A.
 
@@ -80,63 +85,73 @@ def _matvec_shared(A, scratch, members):
     Rows are taken four at a time and networks three (or two) at a time, so
     each loaded element of A serves several networks: per network this takes
     about 45 % less time than one network alone, which is bound by reading A
-    (measured at N = 300). Every ``out_m[i]`` gets the same sum in the same
-    order whatever the blocking (no reassociation, no fused multiply-add), so
-    a network's result does not depend on which networks share A with it.
+    (measured at N = 300). Columns go in tiles of ``_TILE``, so that the
+    networks' outputs stay in the L1 cache at large N. Every ``out_m[i]`` gets
+    the same sum in the same order whatever the blocking (rows in increasing
+    order, no reassociation, no fused multiply-add), so a network's result
+    does not depend on which networks share A with it.
     """
     N = A.shape[0]
     G = members.shape[0]
-    j = 0
-    while j + 4 <= N:
-        n = 0
-        while n < G:
-            left = G - n
-            if left >= 3 and left != 4:
-                _rows4_x3(A, j, scratch[members[n]], scratch[members[n + 1]], scratch[members[n + 2]])
-                n += 3
-            elif left >= 2:
-                _rows4_x2(A, j, scratch[members[n]], scratch[members[n + 1]])
-                n += 2
-            else:
-                _rows4_x1(A, j, scratch[members[n]])
-                n += 1
-        j += 4
-    while j < N:
-        for n in range(G):
-            rp, op = scratch[members[n], 0], scratch[members[n], 1]
-            pj = rp[j]
-            for i in range(N):
-                op[i] += A[j, i] * pj
-        j += 1
+    for lo in range(0, N, _TILE):
+        hi = min(lo + _TILE, N)
+        j = 0
+        while j + 4 <= N:
+            n = 0
+            while n < G:
+                left = G - n
+                if left >= 3 and left != 4:
+                    _rows4_x3(A, j, lo, hi, scratch[members[n]], scratch[members[n + 1]], scratch[members[n + 2]])
+                    n += 3
+                elif left >= 2:
+                    _rows4_x2(A, j, lo, hi, scratch[members[n]], scratch[members[n + 1]])
+                    n += 2
+                else:
+                    _rows4_x1(A, j, lo, hi, scratch[members[n]])
+                    n += 1
+            j += 4
+        while j < N:
+            aj = A[j, lo:hi]
+            for n in range(G):
+                pj, op = scratch[members[n], 0, j], scratch[members[n], 1, lo:hi]
+                for i in range(hi - lo):
+                    op[i] += aj[i] * pj
+            j += 1
 
 
-def _rows4_x1(A, j, sp):
-    """Rows j..j+3 of A for one network (``sp = scratch[m]``: r, out)."""
-    rp, op = sp[0], sp[1]
+# The helpers below index slices from 0: a loop over range(lo, hi) with a signed lo does not
+# vectorise (Numba must allow for negative, wrapping indices), which halves the speed.
+
+def _rows4_x1(A, j, lo, hi, sp):
+    """Rows j..j+3, columns lo:hi of A for one network (``sp = scratch[m]``: r, out)."""
+    rp, op = sp[0], sp[1][lo:hi]
     p0, p1, p2, p3 = rp[j], rp[j + 1], rp[j + 2], rp[j + 3]
-    for i in range(A.shape[1]):
-        op[i] += A[j, i] * p0 + A[j + 1, i] * p1 + A[j + 2, i] * p2 + A[j + 3, i] * p3
+    a0, a1, a2, a3 = A[j, lo:hi], A[j + 1, lo:hi], A[j + 2, lo:hi], A[j + 3, lo:hi]
+    for i in range(hi - lo):
+        op[i] += a0[i] * p0 + a1[i] * p1 + a2[i] * p2 + a3[i] * p3
 
 
-def _rows4_x2(A, j, sp, sq):
-    """Rows j..j+3 of A for two networks, each element of A loaded once."""
-    rp, op, rq, oq = sp[0], sp[1], sq[0], sq[1]
+def _rows4_x2(A, j, lo, hi, sp, sq):
+    """Rows j..j+3, columns lo:hi of A for two networks, each element of A loaded once."""
+    rp, op, rq, oq = sp[0], sp[1][lo:hi], sq[0], sq[1][lo:hi]
     p0, p1, p2, p3 = rp[j], rp[j + 1], rp[j + 2], rp[j + 3]
     q0, q1, q2, q3 = rq[j], rq[j + 1], rq[j + 2], rq[j + 3]
-    for i in range(A.shape[1]):
-        a0, a1, a2, a3 = A[j, i], A[j + 1, i], A[j + 2, i], A[j + 3, i]
+    A0, A1, A2, A3 = A[j, lo:hi], A[j + 1, lo:hi], A[j + 2, lo:hi], A[j + 3, lo:hi]
+    for i in range(hi - lo):
+        a0, a1, a2, a3 = A0[i], A1[i], A2[i], A3[i]
         op[i] += a0 * p0 + a1 * p1 + a2 * p2 + a3 * p3
         oq[i] += a0 * q0 + a1 * q1 + a2 * q2 + a3 * q3
 
 
-def _rows4_x3(A, j, sp, sq, ss):
-    """Rows j..j+3 of A for three networks, each element of A loaded once."""
-    rp, op, rq, oq, rs, os_ = sp[0], sp[1], sq[0], sq[1], ss[0], ss[1]
+def _rows4_x3(A, j, lo, hi, sp, sq, ss):
+    """Rows j..j+3, columns lo:hi of A for three networks, each element of A loaded once."""
+    rp, op, rq, oq, rs, os_ = sp[0], sp[1][lo:hi], sq[0], sq[1][lo:hi], ss[0], ss[1][lo:hi]
     p0, p1, p2, p3 = rp[j], rp[j + 1], rp[j + 2], rp[j + 3]
     q0, q1, q2, q3 = rq[j], rq[j + 1], rq[j + 2], rq[j + 3]
     s0, s1, s2, s3 = rs[j], rs[j + 1], rs[j + 2], rs[j + 3]
-    for i in range(A.shape[1]):
-        a0, a1, a2, a3 = A[j, i], A[j + 1, i], A[j + 2, i], A[j + 3, i]
+    A0, A1, A2, A3 = A[j, lo:hi], A[j + 1, lo:hi], A[j + 2, lo:hi], A[j + 3, lo:hi]
+    for i in range(hi - lo):
+        a0, a1, a2, a3 = A0[i], A1[i], A2[i], A3[i]
         op[i] += a0 * p0 + a1 * p1 + a2 * p2 + a3 * p3
         oq[i] += a0 * q0 + a1 * q1 + a2 * q2 + a3 * q3
         os_[i] += a0 * s0 + a1 * s1 + a2 * s2 + a3 * s3
@@ -270,15 +285,41 @@ if AVAILABLE:
     _force_trial = _jit(_force_trial)
 
 
-def share_groups(W_T: np.ndarray, threads: int = 1) -> list[np.ndarray]:
+def cache_share_bytes() -> int:
+    """Bytes of the last-level cache per CPU sharing it (from Linux sysfs; 4 MiB where unknown)."""
+    import glob
+
+    found = []
+    for d in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*"):
+        try:
+            with open(f"{d}/level") as f:
+                level = int(f.read())
+            with open(f"{d}/size") as f:
+                text = f.read().strip()
+            with open(f"{d}/shared_cpu_list") as f:
+                ranges = [p.partition("-") for p in f.read().strip().split(",") if p]
+            size = int(text.rstrip("KMG")) * {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+            cpus = sum(int(b) - int(a) + 1 if b else 1 for a, _, b in ranges)
+        except (OSError, ValueError):
+            continue
+        found.append((level, size // max(1, cpus)))
+    return max(found)[1] if found else 4 * 2**20
+
+
+def share_groups(W_T: np.ndarray, threads: int = 1, cache_bytes: int | None = None) -> list[np.ndarray]:
     """Split a batch into groups of networks with identical (g J), for :func:`force_trials`.
 
     Networks of a sweep with the same seed, N, pg, connectivity draw and g
     (they differ in fb, say) have the same recurrent matrix; training them in
     lockstep reads it once per step for the group. Groups are found by
-    comparing the matrices, not configs. When there are fewer groups than
-    ``threads``, the largest groups are halved until every thread has one
-    (grouping never changes results, only speed).
+    comparing the matrices, not configs. A group in lockstep needs g J plus
+    one active RLS matrix per member in cache, so groups are cut to at most
+    ``cache_bytes / (N^2 x itemsize) - 1`` members (default: this CPU's share
+    of the last-level cache, :func:`cache_share_bytes`); at N = 1000 in
+    float64 that is one, so large networks train one at a time, from cache.
+    When there are fewer groups than ``threads``, the largest groups are
+    halved until every thread has one. Grouping never changes results, only
+    speed.
 
     Args:
         W_T: ``(B, N, N)``.
@@ -287,8 +328,10 @@ def share_groups(W_T: np.ndarray, threads: int = 1) -> list[np.ndarray]:
     """
     import hashlib
 
-    B = W_T.shape[0]
-    groups: list[list[int]] = []
+    B, N = W_T.shape[0], W_T.shape[-1]
+    budget = cache_share_bytes() if cache_bytes is None else int(cache_bytes)
+    largest = max(1, budget // (N * N * W_T.dtype.itemsize) - 1)
+    found: list[list[int]] = []
     by_digest: dict[bytes, list[list[int]]] = {}
     for b in range(B):
         d = hashlib.blake2b(np.ascontiguousarray(W_T[b]).view(np.uint8), digest_size=16).digest()
@@ -299,7 +342,11 @@ def share_groups(W_T: np.ndarray, threads: int = 1) -> list[np.ndarray]:
         else:
             g = [b]
             by_digest[d].append(g)
-            groups.append(g)
+            found.append(g)
+    groups: list[list[int]] = []
+    for g in found:
+        n = -(-len(g) // largest)
+        groups += [g[i * len(g) // n:(i + 1) * len(g) // n] for i in range(n)]
     while len(groups) < threads:
         big = max(range(len(groups)), key=lambda i: len(groups[i]))
         g = groups[big]

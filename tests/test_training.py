@@ -121,12 +121,13 @@ def test_numba_engine_independent_of_batch_and_threads():
     assert torch.equal(many.final_state[1], one.final_state[0])
 
 
-@pytest.mark.parametrize("rule,threads,N", [("modified", 1, 61), ("original", 2, 64)])
+@pytest.mark.parametrize("rule,threads,N", [("modified", 1, 61), ("original", 2, 64), ("modified", 1, 517)])
 def test_networks_sharing_gJ_train_in_lockstep_with_identical_results(rule, threads, N):
     """Same seed, pg and g, different fb: one g J, trained in lockstep; each result equals its solo run.
 
-    Seven networks exercise blocks of three, two and one network (and N = 61 the rows left
-    over by the four-row blocks); an eighth network with another seed trains beside them.
+    Seven networks exercise blocks of three, two and one network (N = 61 the rows left over
+    by the four-row blocks, N = 517 two column tiles); an eighth network with another seed
+    trains beside them.
     """
     from slowmem.network import RateNetworks
     from slowmem.task import SPMTask
@@ -153,10 +154,21 @@ def test_share_groups_finds_identical_matrices_and_feeds_every_thread():
     near = A.copy()
     near[2, 3] = np.nextafter(near[2, 3], 1.0)                      # one ulp away: not the same matrix
     W = np.stack([A, C, A, near, A, C])
-    assert [g.tolist() for g in share_groups(W)] == [[0, 2, 4], [1, 5], [3]]
-    assert [g.tolist() for g in share_groups(W[[0, 2, 4]], threads=2)] == [[0, 1], [2]]
-    assert [g.tolist() for g in share_groups(W[[0, 2, 4, 1, 5]], threads=4)] == [[0], [1], [2], [3, 4]]
-    assert [g.tolist() for g in share_groups(W[:1], threads=4)] == [[0]]
+    big = 2**30                                                       # cache room for any group
+    assert [g.tolist() for g in share_groups(W, cache_bytes=big)] == [[0, 2, 4], [1, 5], [3]]
+    assert [g.tolist() for g in share_groups(W[[0, 2, 4]], threads=2, cache_bytes=big)] == [[0, 1], [2]]
+    assert [g.tolist() for g in share_groups(W[[0, 2, 4, 1, 5]], threads=4, cache_bytes=big)] == [[0], [1], [2], [3, 4]]
+    assert [g.tolist() for g in share_groups(W[:1], threads=4, cache_bytes=big)] == [[0]]
+    # a group in lockstep keeps g J and one RLS matrix per member in cache: room for 3 matrices -> pairs
+    A5 = np.stack([A] * 5)
+    assert [g.tolist() for g in share_groups(A5, cache_bytes=3 * A.nbytes)] == [[0], [1, 2], [3, 4]]
+    assert [g.tolist() for g in share_groups(A5, cache_bytes=A.nbytes)] == [[0], [1], [2], [3], [4]]
+
+
+def test_cache_share_is_a_plausible_size():
+    from slowmem.kernels import cache_share_bytes
+
+    assert 2**18 <= cache_share_bytes() <= 2**30
 
 
 def test_engine_choice_is_checked():
