@@ -1,6 +1,6 @@
 """Training throughput of batched (modified) FORCE, in network-steps per second.
 
-    python benchmarks/throughput.py                         # the default table (about 15 min on 2 cores)
+    python benchmarks/throughput.py                         # the default table (about 20 min on 2 cores)
     python benchmarks/throughput.py --N 300 --B 1 8 --dtype float32 --threads 2 --engine numba --json out.json
     python benchmarks/throughput.py --device cuda --engine torch --B 1 16 64 256   # on a GPU machine
 
@@ -149,7 +149,7 @@ def main() -> None:
                    help="concurrent single-threaded processes (>1: how a sweep uses the cores, one worker each)")
     p.add_argument("--share", nargs="+", default=["no", "yes"], choices=["no", "yes"],
                    help="yes: the B networks of a row share g J as in one sweep slice (same seed, g, pg; fb varies); "
-                        "rows with B = 1 are never shared")
+                        "only numba-engine rows with B > 1 are shared")
     p.add_argument("--seconds", type=float, default=3.0, help="time each measurement over about this long")
     p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
     p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
@@ -177,7 +177,9 @@ def main() -> None:
         for engine in a.engine:
             for dt in a.dtype:
                 for th, procs in layouts:
-                    for B, share in [(B, s == "yes") for B in a.B for s in a.share if B > 1 or s == "no"]:
+                    # sharing g J matters to the numba engine only (torch multiplies every network's own copy)
+                    for B, share in [(B, s == "yes") for B in a.B for s in a.share
+                                     if s == "no" or (B > 1 and engine == "numba")]:
                         rs = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
                                      "engine": engine, "threads": th, "seconds": a.seconds, "share": share},
                                     th, procs)
