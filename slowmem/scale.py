@@ -23,7 +23,10 @@ _ROW_KEYS = {"N", "engine", "B", "dtype", "threads", "procs", "cores_used", "net
 
 
 def read_benchmark(path: str | Path) -> tuple[dict, pd.DataFrame]:
-    """The machine info and the table (one row per measurement) of a benchmark JSON file."""
+    """The machine info and the table (one row per measurement) of a benchmark JSON file.
+
+    Rows from before ``shared_J`` existed (independent networks only) get ``shared_J = False``.
+    """
     path = Path(path)
     try:
         info = json.loads(path.read_text())
@@ -35,16 +38,24 @@ def read_benchmark(path: str | Path) -> tuple[dict, pd.DataFrame]:
     missing = _ROW_KEYS - set(rows.columns)
     if missing:
         raise ConfigError(f"{path}: benchmark rows lack {sorted(missing)}")
+    rows["shared_J"] = rows["shared_J"].fillna(False).astype(bool) if "shared_J" in rows else False
     return info, rows
 
 
-def fastest(table: pd.DataFrame, *, cores: int | None = None) -> pd.DataFrame:
-    """Per (N, dtype): the fastest slowmem row (optionally among those using this many cores)."""
+def fastest(table: pd.DataFrame, *, cores: int | None = None, shared: bool | None = None) -> pd.DataFrame:
+    """Per (N, dtype, shared_J): the fastest slowmem row.
+
+    ``cores``: only rows using this many cores. ``shared``: only rows whose networks share
+    g J (True: slices of a sweep grid, trained in lockstep) or only rows of independent
+    networks (False); None keeps both kinds, each with its own fastest row.
+    """
     ours = table[table.engine != "numpy"]
     if cores is not None:
         ours = ours[ours.cores_used == cores]
-    best = ours.loc[ours.groupby(["N", "dtype"]).net_steps_per_s.idxmax()]
-    cols = ["N", "dtype", "engine", "B", "threads", "procs", "net_steps_per_s", "ratio_vs_naive"]
+    if shared is not None:
+        ours = ours[ours.shared_J == shared]
+    best = ours.loc[ours.groupby(["N", "dtype", "shared_J"]).net_steps_per_s.idxmax()]
+    cols = ["N", "dtype", "shared_J", "engine", "B", "threads", "procs", "net_steps_per_s", "ratio_vs_naive"]
     return best[cols].reset_index(drop=True)
 
 

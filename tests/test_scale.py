@@ -29,6 +29,14 @@ def test_read_benchmark_and_fastest(tmp_path):
     assert best.net_steps_per_s.tolist() == [80.0] and best.procs.tolist() == [2]
     assert scale.fastest(table, cores=1).net_steps_per_s.tolist() == [90.0]
     assert scale.fastest(table).net_steps_per_s.tolist() == [90.0]
+    assert not table.shared_J.any()                                # rows from before shared_J existed
+    # rows of networks that share g J (a sweep slice) are ranked apart from independent networks
+    rows.append({**_row(300, "numba", "float64", 1, 6, 120.0, 12.0, procs=2), "shared_J": True})
+    _, table = scale.read_benchmark(_bench(tmp_path, rows))
+    both = scale.fastest(table, cores=2)
+    assert both.shared_J.tolist() == [False, True] and both.net_steps_per_s.tolist() == [80.0, 120.0]
+    assert scale.fastest(table, cores=2, shared=False).net_steps_per_s.tolist() == [80.0]
+    assert scale.fastest(table, shared=True).B.tolist() == [6]
 
 
 def test_bad_benchmark_files_are_named(tmp_path):
