@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -152,6 +153,9 @@ def main() -> None:
                         "only numba-engine rows with B > 1 are shared")
     p.add_argument("--seconds", type=float, default=3.0, help="time each measurement over about this long")
     p.add_argument("--naive-threads", type=int, default=1, help="BLAS threads of the NumPy reference")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="measure the reference and every row this many times and report medians (this machine's "
+                        "speed drifts by 10-40 %% with its neighbours' load)")
     p.add_argument("--json", default=None, help="write machine info and the table here as JSON")
     p.add_argument("--_child", default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -162,38 +166,55 @@ def main() -> None:
         return
     if a.device.startswith("cuda") and "numba" in a.engine:
         a.engine = [e for e in a.engine if e != "numba"] or ["torch"]
+    if a.repeat < 1:
+        p.error(f"--repeat must be >= 1; got {a.repeat}")
     rows = []
     started = time.perf_counter()
+    layouts = [(th, 1) for th in a.threads] + [(1, pr) for pr in a.procs if pr > 1]
+    # sharing g J matters to the numba engine only (torch multiplies every network's own copy)
+    specs = [(engine, dt, th, procs, B, s == "yes") for engine in a.engine for dt in a.dtype for th, procs in layouts
+             for B in a.B for s in a.share if s == "no" or (B > 1 and engine == "numba")]
     for N in a.N:
-        ref = _child({"kind": "naive", "N": N, "seconds": 2 * a.seconds}, a.naive_threads)[0]
-        ref_rate = ref["T"] / ref["s_per_trial"]
+        refs, runs = [], {spec: [] for spec in specs}
+        for k in range(a.repeat):            # each repetition re-measures the reference, then every row
+            ref = _child({"kind": "naive", "N": N, "seconds": 2 * a.seconds}, a.naive_threads)[0]
+            refs.append(ref["T"] / ref["s_per_trial"])
+            T = ref["T"]
+            print(f"N={N:<5} numpy naive  B=  1 float64 threads={a.naive_threads}: {refs[-1]:>10,.0f} network-steps/s"
+                  + (f"   (repetition {k + 1} of {a.repeat})" if a.repeat > 1 else ""), flush=True)
+            for spec in specs:
+                engine, dt, th, procs, B, share = spec
+                rs = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
+                             "engine": engine, "threads": th, "seconds": a.seconds, "share": share}, th, procs)
+                s = max(r["s_per_trial"] for r in rs)
+                rate = procs * B * T / s
+                mb = sum(r["mb_per_network"] for r in rs) / procs
+                runs[spec].append({"rate": rate, "ratio": rate / refs[-1], "s": s, "mb": mb, "trials": rs[0]["trials"],
+                                   "engine": rs[0]["engine"]})
+                print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3}{'s' if share else ' '} {dt} threads={th} "
+                      f"procs={procs}: {rate:>10,.0f} network-steps/s  x{rate / refs[-1]:5.1f} vs naive  "
+                      f"{mb:7.1f} MB/network", flush=True)
+        ref_rate = statistics.median(refs)
         rows.append({"N": N, "impl": "numpy naive", "engine": "numpy", "B": 1, "dtype": "float64",
-                     "threads": a.naive_threads, "procs": 1, "cores_used": a.naive_threads,
-                     "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0,
-                     "s_per_trial": ref["s_per_trial"], "mb_per_network": None})
-        print(f"N={N:<5} numpy naive  B=  1 float64 threads={a.naive_threads}: {ref_rate:>10,.0f} network-steps/s",
-              flush=True)
-        layouts = [(th, 1) for th in a.threads] + [(1, pr) for pr in a.procs if pr > 1]
-        for engine in a.engine:
-            for dt in a.dtype:
-                for th, procs in layouts:
-                    # sharing g J matters to the numba engine only (torch multiplies every network's own copy)
-                    for B, share in [(B, s == "yes") for B in a.B for s in a.share
-                                     if s == "no" or (B > 1 and engine == "numba")]:
-                        rs = _child({"kind": "row", "N": N, "B": B, "dtype": dt, "device": a.device,
-                                     "engine": engine, "threads": th, "seconds": a.seconds, "share": share},
-                                    th, procs)
-                        T, s = rs[0]["T"], max(r["s_per_trial"] for r in rs)
-                        rate = procs * B * T / s
-                        mb = sum(r["mb_per_network"] for r in rs) / procs
-                        rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": rs[0]["engine"], "B": B,
-                                     "dtype": dt, "threads": th, "procs": procs, "cores_used": th * procs, "shared_J": share,
-                                     "net_steps_per_s": rate, "ratio_vs_naive": rate / ref_rate, "s_per_trial": s,
-                                     "trials": rs[0]["trials"], "mb_per_network": mb})
-                        print(f"N={N:<5} {engine:<6} {a.device:<5} B={B:>3}{'s' if share else ' '} {dt} threads={th} "
-                              f"procs={procs}: "
-                              f"{rate:>10,.0f} network-steps/s  x{rate / ref_rate:5.1f} vs naive  "
-                              f"{mb:7.1f} MB/network", flush=True)
+                     "threads": a.naive_threads, "procs": 1, "cores_used": a.naive_threads, "shared_J": False,
+                     "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0, "s_per_trial": T / ref_rate,
+                     "mb_per_network": None, "repeats": a.repeat, "rate_min": min(refs), "rate_max": max(refs)})
+        for (engine, dt, th, procs, B, share), rr in runs.items():
+            ratios = [r["ratio"] for r in rr]
+            rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": rr[0]["engine"], "B": B, "dtype": dt,
+                         "threads": th, "procs": procs, "cores_used": th * procs, "shared_J": share,
+                         "net_steps_per_s": statistics.median(r["rate"] for r in rr),
+                         "ratio_vs_naive": statistics.median(ratios), "ratio_min": min(ratios),
+                         "ratio_max": max(ratios), "repeats": a.repeat,
+                         "s_per_trial": statistics.median(r["s"] for r in rr), "trials": rr[0]["trials"],
+                         "mb_per_network": statistics.median(r["mb"] for r in rr)})
+        if a.repeat > 1:
+            print(f"N={N}: medians over {a.repeat} repetitions (ratio: median of each repetition's row / its reference)")
+            for r in rows:
+                if r["N"] == N and r["engine"] != "numpy":
+                    print(f"  {r['engine']:<6} B={r['B']:>3}{'s' if r['shared_J'] else ' '} {r['dtype']} "
+                          f"threads={r['threads']} procs={r['procs']}: {r['net_steps_per_s']:>10,.0f}  "
+                          f"x{r['ratio_vs_naive']:5.1f} (x{r['ratio_min']:.1f} to x{r['ratio_max']:.1f})")
     import torch
 
     from _common import write_json
