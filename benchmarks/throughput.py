@@ -95,7 +95,7 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
           threads=threads)                                 # libraries and compiled code loaded: not per network
     rss0 = _rss_mb()
     if share:
-        fbs = list(PAPER_FB) + [float(v) for v in range(2, B)]   # the paper's six, then more values if B > 6
+        fbs = list(PAPER_FB) + [float(v) for v in range(2, B + 6) if v not in PAPER_FB]   # the paper's six, then others
         net = RateNetworks.create([NetworkConfig(N=N, fb=fb) for fb in fbs[:B]], [0] * B, device=device, dtype=dtype)
     else:
         net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)

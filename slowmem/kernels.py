@@ -29,6 +29,7 @@ how much, against a one-ulp change of the initial state).
 """
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -305,8 +306,9 @@ if AVAILABLE:
     _force_trial = _jit(_force_trial)
 
 
+@functools.lru_cache(maxsize=1)
 def cache_share_bytes() -> int:
-    """Bytes of the last-level cache per CPU sharing it (from Linux sysfs; 4 MiB where unknown)."""
+    """Bytes of the last-level cache per CPU sharing it (from Linux sysfs, read once; 4 MiB where unknown)."""
     import glob
 
     found = []

@@ -106,10 +106,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     group of networks that share g J (they advance in lockstep and read g J
     once per step; otherwise a group is one network), groups spread over
     ``threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
-    ``numba`` on the CPU. The
-    two engines implement the same algorithm and agree to rounding; with one
-    engine, the same config and seed give bit-identical results, whatever
-    the batch.
+    ``numba`` on the CPU. The two engines implement the same algorithm and
+    agree to rounding; with one engine, the same config and seed give
+    bit-identical results, whatever the batch.
     """
     from tqdm import tqdm
 
