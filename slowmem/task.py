@@ -139,11 +139,16 @@ class SPMTask:
         by the forgetting analysis to stretch delay1); it is an internal hook:
         step counts, not durations.
         """
-        types = torch.as_tensor(np.asarray(trial_types), dtype=torch.int64)
+        # Built in NumPy and converted once at the end: this runs once per training trial, and a
+        # dozen small PyTorch operations cost more than the numbers (and PyTorch's advanced
+        # indexing wakes its intra-op threads, which then spin beside the CPU training kernel).
+        if isinstance(trial_types, torch.Tensor):
+            trial_types = trial_types.cpu().numpy()
+        types = np.asarray(trial_types).astype(np.int64)
         if types.ndim == 0:
             types = types.reshape(1)
-        if types.numel() and (types.min() < 0 or types.max() > 3):
-            raise ConfigError(f"trial types must be in 0..3; got values {types.unique().tolist()}")
+        if types.size and (types.min() < 0 or types.max() > 3):
+            raise ConfigError(f"trial types must be in 0..3; got values {np.unique(types).tolist()}")
         B = types.shape[0]
         if len(rngs) != B:
             raise ConfigError(f"need one random generator per network: {B} networks, {len(rngs)} generators")
@@ -153,11 +158,8 @@ class SPMTask:
         T = sum(steps.values())
         rest = types.shape[1:]
         n1, n2 = steps["stim1"], steps["stim2"]
-        # The draws and gathers are done in NumPy: PyTorch runs advanced indexing on its intra-op
-        # thread pool, whose idle threads then spin and slow the CPU training kernel running
-        # beside them. Same numbers either way (indexing only).
-        first = types.numpy() // 2   # digit index (0/1) of stim1, per TRIAL_TYPES ordering
-        second = types.numpy() % 2
+        first = types // 2   # digit index (0/1) of stim1, per TRIAL_TYPES ordering
+        second = types % 2
         # per network: uniform draws -> image index within the class
         u = np.stack([r.random((*rest, n1 + n2)) for r in rngs])                       # (B,*rest,n1+n2)
         lats = [c.numpy() for c in self._class_latents]
@@ -167,11 +169,11 @@ class SPMTask:
         idx = np.minimum((u * sizes[cls]).astype(np.int64), sizes[cls] - 1)
         lat = np.where(cls[..., None] == 0, lats[0][np.minimum(idx, sizes[0] - 1)],
                        lats[1][np.minimum(idx, sizes[1] - 1)])                          # (B,*rest,n1+n2,2)
-        lat = torch.from_numpy(lat).movedim(-2, 0)  # (n1+n2, B, *rest, 2)
+        lat = np.moveaxis(lat, -2, 0)                                                    # (n1+n2, B, *rest, 2)
 
-        inputs = torch.zeros((T, *types.shape, 2), dtype=torch.float64)
-        memory = torch.zeros((T, *types.shape, 2), dtype=torch.float64)
-        output = torch.zeros((T, *types.shape, 1), dtype=torch.float64)
+        inputs = np.zeros((T, *types.shape, 2))
+        memory = np.zeros((T, *types.shape, 2))
+        output = np.zeros((T, *types.shape, 1))
         t1 = steps["stim1"]
         td1 = t1 + steps["delay1"]
         t2 = td1 + steps["stim2"]
@@ -179,9 +181,11 @@ class SPMTask:
         inputs[:t1] = lat[:n1]
         inputs[td1:t2] = lat[n1:]
         means = self.class_means.numpy()
-        memory[t1:td1] = torch.from_numpy(means[first])
-        memory[t2:td2] = torch.from_numpy(means[second])
-        value = torch.from_numpy(self.encoding.numpy()[first + second])
-        output[td2:] = value.unsqueeze(-1)
+        memory[t1:td1] = means[first]
+        memory[t2:td2] = means[second]
+        value = self.encoding.numpy()[first + second]
+        output[td2:] = value[..., None]
         to = dict(device=device, dtype=dtype)
-        return Trials(inputs.to(**to), output.to(**to), memory.to(**to), types.to(device), value.to(**to))
+        return Trials(torch.from_numpy(inputs).to(**to), torch.from_numpy(output).to(**to),
+                      torch.from_numpy(memory).to(**to), torch.from_numpy(types).to(device),
+                      torch.from_numpy(value).to(**to))

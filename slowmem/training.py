@@ -31,6 +31,10 @@ from .task import SPMTask, trial_rng
 
 __all__ = ["ENGINES", "rls_update", "train", "TrainingResult", "train_from_config", "resolve_engine"]
 
+#: Trials :func:`train` builds and runs per call of its engine. Only speed depends on it: a
+#: network's trials, stimuli and arithmetic are the same whatever the chunking (tested).
+TRIALS_PER_CALL = 10
+
 
 def rls_update(P: torch.Tensor, r: torch.Tensor, w: torch.Tensor, e: torch.Tensor) -> None:
     """One batched RLS step, in place.
@@ -131,8 +135,8 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     wi_T = net.wi.transpose(1, 2).contiguous()          # (B, 2, N)
     x = net.x0.clone().contiguous()                      # (B, N)
     a = task.dt / task.cfg.tau
-    resp_m = task.response_mask.to(dev)
-    mem_m = task.memory_mask.to(dev)
+    resp_i = task.response_mask.nonzero().squeeze(1).to(dev)   # the windows' steps, for the RMSEs
+    mem_i = task.memory_mask.nonzero().squeeze(1).to(dev)
     if engine == "numba":
         n_threads = torch.get_num_threads() if threads is None else int(threads)
         if n_threads < 1:
@@ -144,22 +148,27 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     # kept on the networks' device and copied once at the end: no host sync per trial on a GPU
     rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64, device=dev)
     diverged = torch.zeros(B, dtype=torch.bool, device=dev)
+    T = task.T
     t0 = time.perf_counter()
-    bar = tqdm(range(n_trials), desc=desc or f"FORCE ({cfg.rule}, {engine}, B={B}, N={N})",
+    bar = tqdm(total=n_trials, desc=desc or f"FORCE ({cfg.rule}, {engine}, B={B}, N={N})",
                disable=not progress, unit="trial", mininterval=1.0)
-    with torch.no_grad(), step_trial:
-        for i in bar:
-            tr = task.make_trials(schedules[:, i], rngs, device=dev, dtype=dt_)
-            u = tr.inputs.transpose(0, 1).contiguous()                                    # (B, T, 2)
-            target = torch.cat([tr.output_target, tr.memory_target], dim=-1).transpose(0, 1).contiguous()  # (B, T, 3)
-            outputs = step_trial(u, target)                                               # (B, T, 3)
-            err = (outputs - target) ** 2
-            rmse[i, :, 0] = err[:, resp_m, 0].mean(1).sqrt()
-            rmse[i, :, 1] = err[:, mem_m, 1:].mean((1, 2)).sqrt()
-            diverged |= ~torch.isfinite(x).all(-1) | ~torch.isfinite(wout).all(-1).all(-1)
-            if progress and (i % 50 == 0 or i == n_trials - 1):
-                bar.set_postfix(resp_rmse=f"{rmse[i, :, 0].nanmedian():.3f}",
-                                mem_rmse=f"{rmse[i, :, 1].nanmedian():.3f}")
+    with torch.no_grad(), step_trial, bar:
+        # TRIALS_PER_CALL trials at a time: one call builds their inputs, runs them back to back
+        # and takes their errors, so the per-call bookkeeping (about 1 ms) is paid once per chunk
+        for i in range(0, n_trials, TRIALS_PER_CALL):
+            K = min(TRIALS_PER_CALL, n_trials - i)
+            tr = task.make_trials(schedules[:, i:i + K], rngs, device=dev, dtype=dt_)      # (T, B, K, .)
+            u = tr.inputs.permute(1, 2, 0, 3).reshape(B, K * T, 2)
+            target = torch.cat([tr.output_target, tr.memory_target], dim=-1).permute(1, 2, 0, 3).reshape(B, K * T, 3)
+            outputs = step_trial(u, target).view(B, K, T, 3)                                # (B, K, T, 3)
+            target = target.view(B, K, T, 3)
+            rmse[i:i + K, :, 0] = ((outputs[:, :, resp_i, 0] - target[:, :, resp_i, 0]) ** 2).mean(-1).sqrt().T
+            rmse[i:i + K, :, 1] = ((outputs[:, :, mem_i, 1:] - target[:, :, mem_i, 1:]) ** 2).mean((-2, -1)).sqrt().T
+            diverged |= step_trial.nonfinite()       # a NaN or infinity never goes away: once per chunk suffices
+            bar.update(K)
+            if progress and ((i // TRIALS_PER_CALL) % 5 == 0 or i + K == n_trials):
+                bar.set_postfix(resp_rmse=f"{rmse[i + K - 1, :, 0].nanmedian():.3f}",
+                                mem_rmse=f"{rmse[i + K - 1, :, 1].nanmedian():.3f}")
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
@@ -176,7 +185,11 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
 
 
 class _Stepper:
-    """A trial runner used as a context manager (``__exit__`` releases whatever it holds)."""
+    """A trial runner used as a context manager (``__exit__`` releases whatever it holds).
+
+    ``nonfinite()``: ``(B,)`` bool on the networks' device, True where a state or readout
+    holds a NaN or an infinity.
+    """
 
     def __enter__(self):
         return self
@@ -199,7 +212,19 @@ class _torch_stepper(_Stepper):
         self.modified, self.every, self.step = cfg.rule == "modified", cfg.update_every, 0
         self.outputs = torch.empty((task.T, x.shape[0], 1, 3), device=x.device, dtype=x.dtype)
 
+    def nonfinite(self) -> torch.Tensor:
+        return ~torch.isfinite(self.x[:, 0]).all(-1) | ~torch.isfinite(self.wout).all(-1).all(-1)
+
     def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """K trials back to back: ``u (B, K T, 2)``, ``target (B, K T, 3)`` -> outputs ``(B, K T, 3)``."""
+        T = len(self.resp)
+        outputs = torch.empty((u.shape[0], u.shape[1], 3), device=u.device, dtype=u.dtype)
+        for k in range(u.shape[1] // T):
+            part = slice(k * T, (k + 1) * T)
+            outputs[:, part] = self._trial(u[:, part].contiguous(), target[:, part].contiguous())
+        return outputs
+
+    def _trial(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         wout, x, a, outputs = self.wout, self.x, self.a, self.outputs
         drive = torch.bmm(u, self.wi_T)                                              # (B, T, N)
         wo, wd = wout[:, :, 0:1], wout[:, :, 1:3]
@@ -238,10 +263,14 @@ class _numba_stepper(_Stepper):
         self.arrays = [W_T.numpy(), F_T.numpy(), wi_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(), x.numpy()]
         self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
         self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
-        self.outputs = torch.empty((B, task.T, 3), dtype=x.dtype)
+        self.buffers: dict[int, tuple] = {}                           # K -> (outputs, resp, mem) for K trials
         self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
         self.groups = share_groups(self.arrays[0], threads)        # networks sharing g J train in lockstep
         self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and len(self.groups) > 1 else None
+
+    def nonfinite(self) -> torch.Tensor:
+        x, wout = self.arrays[7], self.arrays[6]                    # NumPy: cheaper than PyTorch at this size
+        return torch.from_numpy(~(np.isfinite(x).all(-1) & np.isfinite(wout).all((1, 2))))
 
     def __exit__(self, *exc):
         if self.pool is not None:
@@ -249,13 +278,19 @@ class _numba_stepper(_Stepper):
         return False
 
     def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """K trials back to back (one kernel call): ``u (B, K T, 2)``, ``target (B, K T, 3)`` -> ``(B, K T, 3)``."""
         from .kernels import force_trials
 
-        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), self.resp, self.mem,
+        K = u.shape[1] // len(self.resp)
+        if K not in self.buffers:
+            self.buffers[K] = (torch.empty((u.shape[0], u.shape[1], 3), dtype=u.dtype),
+                               np.tile(self.resp, K), np.tile(self.mem, K))
+        outputs, resp, mem = self.buffers[K]
+        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), resp, mem,
                                  modified=self.modified, every=self.every, step0=self.step, a=self.a,
-                                 outputs=self.outputs.numpy(), scratch=self.scratch, groups=self.groups,
+                                 outputs=outputs.numpy(), scratch=self.scratch, groups=self.groups,
                                  pool=self.pool)
-        return self.outputs
+        return outputs
 
 
 def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True,

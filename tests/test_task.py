@@ -71,3 +71,15 @@ def test_bad_trial_types(task):
         task.make_trials(np.array([4]), [trial_rng(0)])
     with pytest.raises(ValueError, match="one random generator per network"):
         task.make_trials(np.array([0, 1]), [trial_rng(0)])
+
+
+def test_block_of_trials_equals_trials_one_at_a_time(task):
+    """Training builds several trials per call: each network's stimuli must be those of one trial at a time."""
+    types = np.array([[0, 3, 1, 2, 2], [1, 1, 0, 3, 2]])
+    block = task.make_trials(types, [trial_rng(3), trial_rng(8)])
+    rngs = [trial_rng(3), trial_rng(8)]
+    for k in range(types.shape[1]):
+        one = task.make_trials(types[:, k], rngs)
+        assert torch.equal(block.inputs[:, :, k], one.inputs)
+        assert torch.equal(block.memory_target[:, :, k], one.memory_target)
+        assert torch.equal(block.output_target[:, :, k], one.output_target)

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import torch
 
 from slowmem.config import Config, TrainingConfig
@@ -144,6 +145,62 @@ def test_networks_sharing_gJ_train_in_lockstep_with_identical_results(rule, thre
         assert torch.equal(together.networks.wo[b], alone.networks.wo[0])
         assert torch.equal(together.networks.wd[b], alone.networks.wd[0])
         assert torch.equal(together.final_state[b], alone.final_state[0])
+
+
+@pytest.mark.parametrize("engine", ["numba", "torch"])
+def test_results_do_not_depend_on_trials_per_call(engine, monkeypatch):
+    """train() runs TRIALS_PER_CALL trials per engine call; 1, 4 or 10 at a time give the same bits."""
+    import slowmem.training as training
+
+    cfg = _small(trials=9).replace(N=40)
+    runs = []
+    for per_call in (1, 4, 10):
+        monkeypatch.setattr(training, "TRIALS_PER_CALL", per_call)
+        _, res = train_from_config(cfg, [2, 5], progress=False, engine=engine, threads=1)
+        runs.append(res)
+    first = runs[0]
+    assert float(first.networks.wd.abs().max()) > 0.01
+    for res in runs[1:]:
+        assert torch.equal(res.networks.wo, first.networks.wo) and torch.equal(res.networks.wd, first.networks.wd)
+        assert torch.equal(res.final_state, first.final_state)
+        pd.testing.assert_frame_equal(res.log, first.log, check_exact=True)
+
+
+@pytest.mark.parametrize("N", [13, 20, 64])
+def test_kernel_rls_sums_in_four_row_blocks(N):
+    """The kernel's RLS step (rows eight at a time) equals this NumPy statement of its arithmetic, bit for bit.
+
+    k = P r summed over four-row blocks of P in order (then single rows), with the previous
+    call's rank-1 update applied to each row just before it is read; no fused multiply-add.
+    """
+    from slowmem.kernels import _rls
+
+    rng = np.random.default_rng(N)
+    P = np.eye(N) + 0.1 * rng.standard_normal((N, N))
+    pend = 0.1 * rng.standard_normal((2, 2, N))
+    r = np.tanh(rng.standard_normal((2, N)))
+    wout = rng.standard_normal((N, 3))
+    P_ref, pend_ref, w_ref = P.copy(), pend.copy(), wout.copy()
+    k = np.empty(N)
+    for call, (c0, c1, e) in enumerate([(0, 3, (0.3, -0.2, 0.1)), (1, 3, (0.0, 0.5, -0.4))]):
+        _rls(P, pend[call], r[call], k, wout, c0, c1, *e)
+        kc, kp, rr = pend_ref[call, 0], pend_ref[call, 1], r[call]
+        P_ref -= kc[:, None] * kp[None, :]
+        k_ref = np.zeros(N)
+        blocks = N - N % 4
+        for j in range(0, blocks, 4):
+            k_ref = k_ref + (P_ref[j] * rr[j] + P_ref[j + 1] * rr[j + 1] + P_ref[j + 2] * rr[j + 2] + P_ref[j + 3] * rr[j + 3])
+        for j in range(blocks, N):
+            k_ref = k_ref + P_ref[j] * rr[j]
+        s = 0.0
+        for i in range(N):
+            s += rr[i] * k_ref[i]
+        c = 1.0 / (1.0 + s)
+        pend_ref[call, 0], pend_ref[call, 1] = k_ref * c, k_ref
+        for m in range(c0, c1):
+            w_ref[:, m] -= pend_ref[call, 0] * e[m]
+        assert np.array_equal(k, k_ref) and np.array_equal(P, P_ref)
+        assert np.array_equal(pend, pend_ref) and np.array_equal(wout, w_ref)
 
 
 def test_share_groups_finds_identical_matrices_and_feeds_every_thread():
