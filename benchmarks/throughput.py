@@ -11,8 +11,9 @@ the same machine in the same invocation; every row reports its ratio to the refe
 
 Every row runs in fresh subprocesses: the thread count is fixed once per process (PyTorch must not
 switch it back and forth). `threads` counts threads inside one process; `procs` > 1 runs that many
-single-threaded processes at once, each with B networks, the way a sweep uses the cores (one Dask
-worker per core), and reports their total. A process's peak RSS, less its RSS before the networks
+single-threaded processes at once, each with B networks and pinned to a core of its own, the way a
+sweep uses the cores (one Dask worker per core, pinned: :func:`slowmem.sweep.pin_workers`), and
+reports their total. A process's peak RSS, less its RSS before the networks
 existed, divided by B is the reported memory per network (on CUDA: peak allocated bytes / B).
 Not part of `make test`.
 """
@@ -126,9 +127,12 @@ def _child(spec: dict, threads: int, procs: int = 1) -> list[dict]:
     """Run one measurement in ``procs`` fresh interpreters at once, BLAS/OpenMP limited to ``threads`` each."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, __file__, "--_child", json.dumps(spec)]
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pin = procs > 1 and procs <= len(cores)            # one process per core, as a sweep pins its workers
+    cmds = [[sys.executable, __file__, "--_child", json.dumps(dict(spec, pin=cores[k] if pin else None))]
+            for k in range(procs)]
     running = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(procs)]
+               for cmd in cmds]
     results = []
     for p in running:
         out, err = p.communicate()
@@ -161,7 +165,9 @@ def main() -> None:
     a = p.parse_args()
     if a._child:
         spec = json.loads(a._child)
-        kind = spec.pop("kind")
+        kind, pin = spec.pop("kind"), spec.pop("pin", None)
+        if pin is not None:
+            os.sched_setaffinity(0, {pin})
         print(json.dumps(naive_numpy(**spec) if kind == "naive" else slowmem_row(**spec)))
         return
     if a.device.startswith("cuda") and "numba" in a.engine:
