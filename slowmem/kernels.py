@@ -1,10 +1,10 @@
-"""Compiled CPU kernel for FORCE training: one whole trial of a group of networks per call.
+"""Compiled CPU kernel for FORCE training: whole trials of a group of networks per call.
 
 On the CPU the per-step work of one network (N = 300 .. 1000) is a handful of
 matrix-vector products; dispatching each of them through PyTorch costs more
-than the arithmetic. ``_force_trial`` runs all T steps of a trial, RLS
-updates included, in one compiled loop (Numba) with no allocation, on arrays
-that the caller owns and reuses.
+than the arithmetic. ``_force_trial`` runs every step of one or more trials
+(back to back), RLS updates included, in one compiled loop (Numba) with no
+allocation per step, on arrays that the caller owns and reuses.
 
 Networks that share their recurrent matrix g J (a sweep's networks that
 differ only in fb, say; :func:`share_groups` finds them by comparing the
@@ -304,20 +304,20 @@ def _readouts(scratch, wout, members, z):
 
 def _force_trial(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, modified, every, step0, a, am,
                  outputs, scratch, members):
-    """All T steps of one trial for the networks ``members`` of a batch, which share (g J), in place.
+    """All steps of K trials (back to back) for the networks ``members`` of a batch, which share (g J), in place.
 
     Args (B: the batch; only rows ``members`` are read or written):
         W_T: ``(N, N)`` (g J)^T, the same for every member.   F_T: ``(B, 3, N)`` feedback [wf, wfd]^T.
         P_out, P_mem: ``(B, N, N)`` RLS matrices (the same array for the original rule).
         pend: ``(B, 2, 2, N)`` their pending rank-1 updates (see :func:`_rls`), carried across trials.
         wout: ``(B, N, 3)`` readouts [wo, wd], updated.   x: ``(B, N)`` states, updated.
-        wi_T: ``(B, 2, N)`` input weights^T.   u: ``(B, T, 2)`` input latents.   target: ``(B, T, 3)``.
-        resp, mem: ``(T,)`` bool window masks.   modified: rule flag.
-        every: update every this many steps.   step0: global step count at the trial start.
-        a, am: dt / tau and 1 - a, in the arrays' dtype.   outputs: ``(B, T, 3)`` written.
+        wi_T: ``(B, 2, N)`` input weights^T.   u: ``(B, K T, 2)`` input latents.   target: ``(B, K T, 3)``.
+        resp, mem: ``(K T,)`` bool window masks.   modified: rule flag.
+        every: update every this many steps.   step0: global step count at the first step.
+        a, am: dt / tau and 1 - a, in the arrays' dtype.   outputs: ``(B, K T, 3)`` written.
         scratch: ``(B, 3, N)`` (r, recurrent input, k).   members: ``(G,)`` int64 batch indices.
     Returns:
-        the global step count after the trial.
+        the global step count after the last step.
 
     Members advance in lockstep, so that one pass over W_T per step serves
     all of them (:func:`_matvec_shared`); everything else is per network, and
@@ -453,14 +453,15 @@ def share_groups(W_T: np.ndarray, threads: int = 1, cache_bytes: int | None = No
 def force_trials(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, *, modified: bool, every: int,
                  step0: int, a: float, outputs, scratch, groups: list[np.ndarray] | None = None,
                  pool: ThreadPoolExecutor | None = None) -> int:
-    """One trial for each of B networks, in place, on NumPy arrays (one dtype, C-contiguous).
+    """K trials, back to back, for each of B networks, in place, on NumPy arrays (one dtype, C-contiguous).
 
     Shapes: ``W_T, P_out, P_mem (B, N, N)``, ``pend (B, 2, 2, N)`` (zeros at the
     start of training, then carried from trial to trial), ``F_T (B, 3, N)``, ``wout (B, N, 3)``,
-    ``wi_T (B, 2, N)``, ``x (B, N)``, ``u (B, T, 2)``, ``target (B, T, 3)``, ``resp, mem (T,)``,
-    ``outputs (B, T, 3)``, ``scratch (B, 3, N)``. ``groups``: networks that share (g J)
-    (:func:`share_groups`; default: each network alone). With a thread ``pool`` the groups
-    train concurrently. Returns the global step count after the trial.
+    ``wi_T (B, 2, N)``, ``x (B, N)``, ``u (B, K T, 2)``, ``target (B, K T, 3)``, ``resp, mem (K T,)``
+    (the windows of one trial repeated K times), ``outputs (B, K T, 3)``, ``scratch (B, 3, N)``.
+    ``groups``: networks that share (g J) (:func:`share_groups`; default: each network alone).
+    With a thread ``pool`` the groups train concurrently. Returns the global step count after
+    the last step.
     """
     if not AVAILABLE:
         raise RuntimeError("the numba training engine needs the 'numba' package (pip install numba)")

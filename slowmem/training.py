@@ -106,8 +106,8 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     copy is returned.
 
     ``engine``: ``torch`` runs batched tensor operations on the networks'
-    device; ``numba`` (CPU only) runs each trial as one compiled loop per
-    group of networks that share g J (they advance in lockstep and read g J
+    device; ``numba`` (CPU only) runs :data:`TRIALS_PER_CALL` trials at a time
+    as one compiled loop per group of networks that share g J (they advance in lockstep and read g J
     once per step; otherwise a group is one network), groups spread over
     ``threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
     ``numba`` on the CPU. The two engines implement the same algorithm and
@@ -199,10 +199,11 @@ class _Stepper:
 
 
 class _torch_stepper(_Stepper):
-    """Runs one trial for the whole batch with batched tensor operations (any device).
+    """Runs trials for the whole batch with batched tensor operations (any device).
 
     Holds references to the training state (updated in place) and preallocated
-    buffers; ``stepper(u (B, T, 2), target (B, T, 3)) -> outputs (B, T, 3)``.
+    buffers; ``stepper(u (B, K T, 2), target (B, K T, 3)) -> outputs (B, K T, 3)``
+    runs K trials, one after the other.
     """
 
     def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a):
@@ -246,7 +247,7 @@ class _torch_stepper(_Stepper):
 
 
 class _numba_stepper(_Stepper):
-    """Runs one trial per network with the compiled kernel of :mod:`slowmem.kernels` (CPU).
+    """Runs K trials per network in one call of the compiled kernel of :mod:`slowmem.kernels` (CPU).
 
     Works on NumPy views of the caller's tensors (shared memory, updated in
     place); groups of networks sharing g J (:func:`slowmem.kernels.share_groups`)

@@ -362,7 +362,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, no_analyses):
-    f = write_grid(tmp_path, trials=600, g=[1.2, 1.5], pg=[0.4, 0.9], seeds="0-2")   # 12 units of ~0.4 s
+    f = write_grid(tmp_path, trials=2000, g=[1.2, 1.5], pg=[0.4, 0.9], seeds="0-2")   # 12 units of ~0.4 s
     grid = load_grid_file(f)
     ref = tmp_path / "reference"
     run_sweep(grid, ref, quiet(batch=1))
