@@ -106,9 +106,10 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     copy is returned.
 
     ``engine``: ``torch`` runs batched tensor operations on the networks'
-    device; ``numba`` (CPU only) runs :data:`TRIALS_PER_CALL` trials at a time
-    as one compiled loop per group of networks that share g J (they advance in lockstep and read g J
-    once per step; otherwise a group is one network), groups spread over
+    device; ``numba`` (CPU only) runs :data:`TRIALS_PER_CALL` trials at a
+    time as one compiled loop per group of networks that share g J (they
+    advance in lockstep and read g J once per step; otherwise a group is one
+    network), groups spread over
     ``threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
     ``numba`` on the CPU. The two engines implement the same algorithm and
     agree to rounding; with one engine, the same config and seed give

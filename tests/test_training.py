@@ -189,7 +189,8 @@ def test_kernel_rls_sums_in_four_row_blocks(N):
         k_ref = np.zeros(N)
         blocks = N - N % 4
         for j in range(0, blocks, 4):
-            k_ref = k_ref + (P_ref[j] * rr[j] + P_ref[j + 1] * rr[j + 1] + P_ref[j + 2] * rr[j + 2] + P_ref[j + 3] * rr[j + 3])
+            block = P_ref[j] * rr[j] + P_ref[j + 1] * rr[j + 1] + P_ref[j + 2] * rr[j + 2] + P_ref[j + 3] * rr[j + 3]
+            k_ref = k_ref + block
         for j in range(blocks, N):
             k_ref = k_ref + P_ref[j] * rr[j]
         s = 0.0
