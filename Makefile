@@ -1,6 +1,6 @@
 # slowmem: two commands do everything.
 #   make book   create .venv if absent, install, execute every chapter, render HTML to book/_build/html
-#   make test   same set-up, run the test suite
+#   make test   same set-up, lint (ruff) and run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 book: $(STAMP)

@@ -15,8 +15,8 @@ import json
 import time
 
 import torch
-
 from _common import check_arguments, check_networks, write_json
+
 from slowmem.evaluation import evaluate
 from slowmem.network import RateNetworks
 from slowmem.training import train
@@ -44,7 +44,8 @@ def main() -> None:
                    float((rn.networks.wd[i] - rt.networks.wd[i]).abs().max()))
         rows.append({"g": g, "pg": pg, "fb": fb, "seed": s,
                      "success_numba": bool(en.success[i]), "success_torch": bool(et.success[i]),
-                     "test_accuracy_numba": float(en.test_accuracy[i]), "test_accuracy_torch": float(et.test_accuracy[i]),
+                     "test_accuracy_numba": float(en.test_accuracy[i]),
+                     "test_accuracy_torch": float(et.test_accuracy[i]),
                      "replay_accuracy_numba": float(en.replay_accuracy[i]),
                      "replay_accuracy_torch": float(et.replay_accuracy[i]), "max_readout_difference": diff,
                      "success_numba_x0_ulp": bool(ep.success[i]),
@@ -59,7 +60,8 @@ def main() -> None:
                "threads": torch.get_num_threads()}
     print(json.dumps(summary, indent=1))
     if a.json:
-        write_json(a.json, {"command": "python benchmarks/engine_check.py" + (f" --trials {a.trials}" if a.trials else ""),
+        cmd = "python benchmarks/engine_check.py" + (f" --trials {a.trials}" if a.trials else "")
+        write_json(a.json, {"command": cmd,
                             "summary": summary, "rows": rows})
 
 

@@ -15,8 +15,8 @@ import json
 import time
 
 import numpy as np
-
 from _common import check_arguments, check_networks, write_json
+
 from slowmem.analysis.dynamics import summarize as dynamics_summary
 from slowmem.evaluation import evaluate
 from slowmem.network import RateNetworks
@@ -51,8 +51,10 @@ def main() -> None:
         diff = max(float((r64[1].wo[i] - r32[1].wo[i]).abs().max()), float((r64[1].wd[i] - r32[1].wd[i]).abs().max()))
         rows.append({"g": g, "pg": pg, "fb": fb, "seed": s,
                      "success_float64": bool(r64[2].success[i]), "success_float32": bool(r32[2].success[i]),
-                     "accuracy_float64": float(r64[2].test_accuracy[i]), "accuracy_float32": float(r32[2].test_accuracy[i]),
-                     "mechanism_float64": labels.get("float64", {}).get(i), "mechanism_float32": labels.get("float32", {}).get(i),
+                     "accuracy_float64": float(r64[2].test_accuracy[i]),
+                     "accuracy_float32": float(r32[2].test_accuracy[i]),
+                     "mechanism_float64": labels.get("float64", {}).get(i),
+                     "mechanism_float32": labels.get("float32", {}).get(i),
                      "max_readout_difference": diff})
     same_success = sum(r["success_float64"] == r["success_float32"] for r in rows)
     both = [r for r in rows if r["success_float64"] and r["success_float32"]]
@@ -67,7 +69,8 @@ def main() -> None:
               f"{r['success_float32']!s:5}  mechanism {r['mechanism_float64']} / {r['mechanism_float32']}")
     print(json.dumps(summary, indent=1))
     if a.json:
-        write_json(a.json, {"command": "python benchmarks/float32_check.py" + (f" --trials {a.trials}" if a.trials else ""),
+        cmd = "python benchmarks/float32_check.py" + (f" --trials {a.trials}" if a.trials else "")
+        write_json(a.json, {"command": cmd,
                             "summary": summary, "rows": rows})
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/step_parts.py --json book/data/step_parts.json     # about 30 s
 
-Times the pieces of :mod:`slowmem.kernels` on their own, single-threaded, at N = 300 in float64
+Times the pieces of :mod:`slowmem.training.numba_engine` on their own, single-threaded, at N = 300 in float64
 by default, on matrices of the size training uses:
 
 * ``matvec_alone``: the recurrent product (g J)^T r for one network;
@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-from slowmem import kernels
 from slowmem.task import SPMTask
+from slowmem.training import numba_engine as kernels
 
 
 def _best(f, repeats: int, rounds: int = 5) -> float:
@@ -45,7 +45,6 @@ def measure(N: int = 300, group: int = 6, dtype: str = "float64", seed: int = 0)
     task = SPMTask()
     T = task.T
     W = (rng.standard_normal((N, N)) * 1.2 / np.sqrt(N)).astype(dt)
-    W_T = np.ascontiguousarray(np.broadcast_to(W, (group, N, N)))
     scratch = np.zeros((group, 3, N), dt)
     scratch[:, 0] = np.tanh(rng.standard_normal((group, N)))
     one, members = np.zeros(1, np.int64), np.arange(group, dtype=np.int64)
@@ -101,7 +100,6 @@ def main() -> None:
         import platform
 
         from _common import write_json
-
         from throughput import _cpu_name
 
         write_json(a.json, {"command": "python benchmarks/step_parts.py " + " ".join(

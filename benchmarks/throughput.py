@@ -76,7 +76,7 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
 
     ``share``: the B networks are one slice of a sweep grid (same seed, g and pg, so the same g J;
     fb takes the paper's six values), which the numba engine trains in lockstep where the cache
-    has room (:func:`slowmem.kernels.share_groups`).
+    has room (:func:`slowmem.training.numba_engine.share_groups`).
     Otherwise they are B seeds of one config.
     """
     import resource
@@ -85,7 +85,7 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
 
     from slowmem.config import NetworkConfig, TrainingConfig
     from slowmem.network import RateNetworks
-    from slowmem.sweep import PAPER_FB
+    from slowmem.sweep.grid import PAPER_FB
     from slowmem.task import SPMTask
     from slowmem.training import train
 
@@ -205,7 +205,7 @@ def main() -> None:
                      "threads": a.naive_threads, "procs": 1, "cores_used": a.naive_threads, "shared_J": False,
                      "net_steps_per_s": ref_rate, "ratio_vs_naive": 1.0, "s_per_trial": T / ref_rate,
                      "mb_per_network": None, "repeats": a.repeat, "rate_min": min(refs), "rate_max": max(refs)})
-        for (engine, dt, th, procs, B, share), rr in runs.items():
+        for (_engine, dt, th, procs, B, share), rr in runs.items():
             ratios = [r["ratio"] for r in rr]
             rows.append({"N": N, "impl": f"slowmem {a.device}", "engine": rr[0]["engine"], "B": B, "dtype": dt,
                          "threads": th, "procs": procs, "cores_used": th * procs, "shared_J": share,
@@ -215,14 +215,14 @@ def main() -> None:
                          "s_per_trial": statistics.median(r["s"] for r in rr), "trials": rr[0]["trials"],
                          "mb_per_network": statistics.median(r["mb"] for r in rr)})
         if a.repeat > 1:
-            print(f"N={N}: medians over {a.repeat} repetitions (ratio: median of each repetition's row / its reference)")
+            print(f"N={N}: medians over {a.repeat} repetitions "
+                  "(ratio: median of each repetition's row / its reference)")
             for r in rows:
                 if r["N"] == N and r["engine"] != "numpy":
                     print(f"  {r['engine']:<6} B={r['B']:>3}{'s' if r['shared_J'] else ' '} {r['dtype']} "
                           f"threads={r['threads']} procs={r['procs']}: {r['net_steps_per_s']:>10,.0f}  "
                           f"x{r['ratio_vs_naive']:5.1f} (x{r['ratio_min']:.1f} to x{r['ratio_max']:.1f})")
     import torch
-
     from _common import write_json
 
     if a.json:

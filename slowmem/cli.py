@@ -1,7 +1,11 @@
-"""The ``slowmem`` command line: the same functions the book uses.
+"""The ``slowmem`` command line: thin parsers over the functions the book uses.
 
-    slowmem train --preset book --seeds 0-7 --out runs/book8
-    slowmem train --preset ci --N 150 --g 1.4 --json
+    slowmem train --preset book --seeds 0-7 --out runs/book8     # a results folder, like a sweep's
+    slowmem train --preset ci --N 150 --g 1.4 --json             # print the records instead
+    slowmem analyze runs/book8 --json
+    slowmem sweep run --grid book --out runs/book
+    slowmem sweep status runs/book
+    slowmem report book/data/book_grid --json
 
 Every flag is validated against :mod:`slowmem.config` before any work starts.
 """
@@ -10,13 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
 
-from .config import ERROR_THRESHOLDS, PRESETS, Config, ConfigError, parse_seeds
+from .config import PRESETS, Config, ConfigError, parse_seeds
+from .sweep.execute import BACKENDS, JOB_DEFAULTS, SweepOptions
+from .sweep.plan import ANALYZE_CHOICES
 
-__all__ = ["main", "train_command"]
+__all__ = ["main", "build_parser", "train_command"]
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -40,7 +47,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--engine", default="auto", help="auto (default: numba on the CPU, torch on CUDA), torch or numba; "
                    "the engines agree to rounding")
     o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, help="write the run folder here (must be new, empty, or this same run)")
+    o.add_argument("--out", type=Path, help="write a results folder here (new, empty, or holding this same run; "
+                                            "the same format as `slowmem sweep run --out`)")
     o.add_argument("--json", action="store_true", help="print the run record as JSON on stdout")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -50,76 +58,80 @@ def _config_from_args(a: argparse.Namespace) -> tuple[Config, list[int]]:
                                         "test_trials", "device", "dtype")}
     seeds = parse_seeds(a.seeds) if a.seeds is not None else parse_seeds(a.seed if a.seed is not None else "0")
     cfg = Config.from_preset(a.preset, **flat, seed=seeds[0])
-    if cfg.training.device != "cpu":
-        from .network import resolve_device
-        resolve_device(cfg.training.device)
+    from .network import resolve_device
+    from .training import check_training_memory, resolve_engine
+
+    resolve_engine(a.engine, resolve_device(cfg.training.device))
+    check_training_memory(len(seeds), cfg.network.N, cfg.training.dtype, device=cfg.training.device)
     return cfg, seeds
+
+
+_ARGV: list[str] | None = None     # the arguments main() was called with (recorded in results folders)
+
+
+def _command() -> str | None:
+    return None if _ARGV is None else "slowmem " + shlex.join(_ARGV)
 
 
 def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progress: bool = True,
                   engine: str = "auto") -> dict:
-    """Train ``seeds`` as one batch, evaluate, optionally write a run folder; return the record."""
+    """Train ``seeds`` as one batch and evaluate them; with ``out``, into a results folder. Returns the record.
+
+    The record: ``config``, ``seeds``, ``networks`` (one dict per network:
+    ``network_id``, ``seed`` and :func:`slowmem.evaluation.network_record`),
+    ``n_success``, ``timing``, ``machine`` and, with ``out``, ``out``.
+    """
     import torch
 
     from . import __version__
-    from .evaluation import evaluate
-    from .store import write_run
-    from .training import train_from_config
+    from .config import network_id
 
-    t0 = time.perf_counter()
-    task, res = train_from_config(cfg, seeds, progress=progress, engine=engine)
-    t1 = time.perf_counter()
-    ev = evaluate(res.networks, task, res.final_state, test_trials=cfg.training.test_trials,
-                  diverged=res.diverged)
-    t2 = time.perf_counter()
-    last = res.log[res.log.trial >= res.log.trial.max() - 99].groupby("seed")[["response_rmse", "memory_rmse"]].median()
-    nets = []
-    for b, s in enumerate(seeds):
-        nets.append({
-            "seed": s,
-            "success": bool(ev.success[b]),
-            "diverged": bool(res.diverged[b]),
-            "test_accuracy": float(ev.test_accuracy[b]),
-            "replay_accuracy": float(ev.replay_accuracy[b]),
-            "error_rates": {f"{thr:g}": float(ev.error_rates[b, j]) for j, thr in enumerate(ERROR_THRESHOLDS)},
-            "train_response_rmse_last100": float(last.loc[s, "response_rmse"]) if len(last) else None,
-            "train_memory_rmse_last100": float(last.loc[s, "memory_rmse"]) if len(last) else None,
-            "fixed_weights_sha256": res.networks.fixed_weights_hash(b),
-        })
-    record = {
-        "slowmem_version": __version__,
-        "command": "slowmem " + " ".join(sys.argv[1:]) if sys.argv and "slowmem" in sys.argv[0] else None,
-        "networks": nets,
-        "n_success": int(ev.success.sum()),
-        "timing": {"train_seconds": round(t1 - t0, 3), "evaluate_seconds": round(t2 - t1, 3),
-                   "train_seconds_per_trial": round((t1 - t0) / max(cfg.training.trials, 1), 5)},
-        "machine": {"platform": platform.platform(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), "device": cfg.training.device, "engine": res.engine},
-    }
     if out is not None:
-        write_run(out, cfg, seeds, res.networks, ev.trial_end_states, res.log, record)
+        from .store import load_results
+        from .sweep import Grid, run_sweep
+
+        summary = run_sweep(Grid.from_config(cfg, seeds), out,
+                            SweepOptions(backend="none", batch=len(seeds), analyze="none", engine=engine,
+                                         progress=progress, command=_command()))
+        table = load_results(out, flatten=False)
+        fields = ["network_id", "seed", "success", "diverged", "test_accuracy", "replay_accuracy",
+                  *[c for c in table.columns if c.startswith("error_rate_")],
+                  "train_response_rmse_last100", "train_memory_rmse_last100"]
+        nets = [{k: (None if v != v else v) for k, v in r.items()} for r in table[fields].to_dict("records")]
+        timing = {"train_seconds": float(table["train_seconds"].max()),
+                  "evaluate_seconds": float(table["evaluate_seconds"].max()), "this_run_seconds": summary["seconds"]}
+        engine_used = engine
+    else:
+        from .evaluation import evaluate, network_record
+        from .training import train_from_config
+
+        t0 = time.perf_counter()
+        task, res = train_from_config(cfg, seeds, progress=progress, engine=engine)
+        t1 = time.perf_counter()
+        ev = evaluate(res.networks, task, res.final_state, test_trials=cfg.training.test_trials,
+                      diverged=res.diverged)
+        nets = [{"network_id": network_id(cfg.replace(seed=s)), "seed": s, **network_record(b, res, ev)}
+                for b, s in enumerate(seeds)]
+        timing = {"train_seconds": round(t1 - t0, 3), "evaluate_seconds": round(time.perf_counter() - t1, 3)}
+        engine_used = res.engine
+    record = {"slowmem_version": __version__, "command": _command(), "config": cfg.to_dict(), "seeds": seeds,
+              "networks": nets, "n_success": int(sum(bool(n["success"]) for n in nets)), "timing": timing,
+              "machine": {"platform": platform.platform(), "torch": torch.__version__,
+                          "threads": torch.get_num_threads(), "device": cfg.training.device, "engine": engine_used}}
+    if out is not None:
         record["out"] = str(out)
-    record["config"] = cfg.to_dict()
-    record["seeds"] = seeds
     return record
 
 
 def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .network import resolve_device
-    from .store import RECORD, check_run_target
-    from .training import resolve_engine
-
     try:
         cfg, seeds = _config_from_args(a)
-        resolve_engine(a.engine, resolve_device(cfg.training.device))
-        done = check_run_target(a.out, cfg, seeds) if a.out is not None else False
+        if a.out is not None:
+            from .store import check_output_folder
+            check_output_folder(a.out)
+        record = train_command(cfg, seeds, a.out, progress=not a.no_progress, engine=a.engine)
     except ConfigError as e:
         parser.error(str(e))
-    if done:
-        record = json.loads((a.out / RECORD).read_text())
-        print(f"{a.out} already holds this run; nothing to do", file=sys.stderr)
-    else:
-        record = train_command(cfg, seeds, a.out, progress=not a.no_progress, engine=a.engine)
     if a.json:
         print(json.dumps(record, indent=2))
     else:
@@ -127,33 +139,206 @@ def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"seed {n['seed']}: test accuracy {n['test_accuracy']:.2f}, replay accuracy "
                   f"{n['replay_accuracy']:.2f}, success {n['success']}")
         print(f"{record['n_success']}/{len(record['networks'])} networks perform the task; "
-              f"training took {record['timing']['train_seconds']:.1f} s")
+              f"training took {record['timing']['train_seconds']:.1f} s" + (f"; stored in {a.out}" if a.out else ""))
     return 0
+
+
+def analyze_folder(path: Path, names: list[str], *, device: str = "cpu", progress: bool = False) -> list[dict]:
+    """Run analyses ``names`` on every trained (not diverged) network of results folder ``path``.
+
+    Networks are analysed in batches of equal N, each with the analysis
+    settings its folder records. Returns one dict per network:
+    ``network_id``, ``seed`` and one summary per analysis name.
+    """
+    from .analysis import analysis_settings, get_analysis
+    from .store import load_networks, load_results, read_manifest
+    from .task import SPMTask
+
+    fns = {n: get_analysis(n) for n in names}
+    grid_analysis = read_manifest(path)["grid"].get("analysis", {})
+    table = load_results(path, flatten=False)
+    table = table[~table["diverged"].astype(bool) & table["array_file"].notna()]
+    out = []
+    for _, group in table.groupby("N", sort=False):
+        ids = list(group["network_id"])
+        nets, ends, cfgs = load_networks(path, ids, device=device)
+        cfg = cfgs[0].with_analysis(**grid_analysis)
+        task = SPMTask(cfg.task)
+        rows = [{"network_id": i, "seed": c.training.seed} for i, c in zip(ids, cfgs)]
+        for name, fn in fns.items():
+            for row, res in zip(rows, fn(nets, task, ends, cfg=analysis_settings(cfg, name), progress=progress)):
+                row[name] = res
+        out += rows
+    return out
 
 
 def _cmd_analyze(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .analysis import ANALYSES, get_analysis
-    from .store import read_run
+    from .network import resolve_device
 
     try:
         names = list(ANALYSES) if a.only is None else [n.strip() for n in a.only.split(",") if n.strip()]
-        fns = {n: get_analysis(n) for n in names}
-        run = read_run(a.run_dir, device=a.device or "cpu")
+        for n in names:
+            get_analysis(n)
+        resolve_device(a.device or "cpu")
+        per_net = analyze_folder(a.run_dir, names, device=a.device or "cpu", progress=not a.no_progress)
     except ConfigError as e:
         parser.error(str(e))
-    from .task import SPMTask
-
-    task = SPMTask(run.config.task)
-    per_net = [{"seed": s} for s in run.networks.seeds]
-    for name, fn in fns.items():
-        for row, res in zip(per_net, fn(run.networks, task, run.trial_end_states, progress=not a.no_progress)):
-            row[name] = res
     out = {"run": str(a.run_dir), "analyses": names, "networks": per_net}
     if a.json:
         print(json.dumps(out, indent=2, default=float))
     else:
         for row in per_net:
             print(json.dumps(row, default=float))
+    return 0
+
+
+_GRID_HELP = """\
+grids:
+  paper   the paper's sweep (its Methods): g {0.8,0.9,1.1,1.2,1.3,1.4,1.5} x pg {0.4,0.6,0.7,0.9}
+          x fb {40,30,20,10,5,1} x seeds {0,1,2,3}, in_scale 50, N 1000, 3500 trials
+          (672 networks)
+  book    the same g x pg x fb at the book preset's N and trials, seed 0 (168 networks)
+  ci      4 networks at the ci preset (g {1.2,1.4} x seeds {0,2})
+  FILE    a .yaml/.yml/.json grid file, e.g.
+              preset: ci        # scale preset (default book)
+              seeds: 0-3        # default 0
+              N: 60             # one value: fixed for every network
+              trials: 200
+              g: [1.2, 1.5]     # a list: an axis; networks are the product of all axes
+              pg: [0.4, 0.9]
+              memory: {n_repeats: 4}   # analysis settings: a mapping, same for every network
+          keys are config field names (see `slowmem train --help`) plus preset,
+          seeds, name, memory and dynamics; encoding/digits axes are lists of lists.
+
+The results folder holds manifest.json, results.parquet (one row per network)
+and arrays/<network>.safetensors. Running the same command again skips what is
+complete, recomputes anything damaged, and adds analyses registered (or asked
+for with other settings) since. Read it in Python with slowmem.store.load_results(DIR).
+"""
+
+
+def _add_sweep_parser(sub) -> argparse.ArgumentParser:
+    """``slowmem sweep run|status``."""
+    sw = sub.add_parser("sweep", help="hyperparameter sweeps over many networks (Dask); results folder status",
+                        description="Train, evaluate and analyse a grid of networks; resumable.")
+    ssub = sw.add_subparsers(dest="sweep_command", required=True)
+    r = ssub.add_parser("run", help="run or continue a sweep into a results folder",
+                        description="Run (or continue) a sweep into a results folder.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_GRID_HELP)
+    r.add_argument("--grid", required=True, help="paper, book, ci, or a grid file (.yaml/.yml/.json)")
+    r.add_argument("--out", required=True, type=Path, help="results folder (new, or one holding this same grid)")
+    r.add_argument("--rule", help="modified (default) or original FORCE, for every network")
+    r.add_argument("--seeds", help="replace the grid's seeds: '0-3' or '0,2,5'")
+    r.add_argument("--set", action="append", metavar="KEY=V1[,V2...]",
+                   help="replace a grid setting: one value is fixed, several are an axis (repeatable)")
+    ex = r.add_argument_group("execution (does not change the results)")
+    ex.add_argument("--backend", default="local", choices=BACKENDS,
+                    help="local: Dask LocalCluster, one single-threaded worker per core (default); slurm/pbs: "
+                         "worker jobs through dask-jobqueue; none: in this process")
+    ex.add_argument("--scheduler", metavar="ADDRESS", help="join a running Dask scheduler (tcp://host:8786)")
+    ex.add_argument("--workers", help="local worker processes (default: one per core; 1 with --device cuda)")
+    ex.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:K")
+    ex.add_argument("--batch", help="networks trained together per work unit (default 6 on CPU, 16 on CUDA, "
+                                    "fewer if the grid is too small to keep every worker busy)")
+    ex.add_argument("--analyze", default="success", choices=ANALYZE_CHOICES,
+                    help="run the analyses on networks that perform the task (default), on all that did "
+                         "not diverge, or on none (a later run adds them without retraining)")
+    ex.add_argument("--redo-analyses", metavar="NAMES",
+                    help="comma list of analyses to recompute where already stored, or 'all'")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ex.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    jq = r.add_argument_group("SLURM / PBS (--backend slurm|pbs)")
+    jq.add_argument("--queue", help="partition / queue")
+    jq.add_argument("--account", help="account / project to charge")
+    jd = JOB_DEFAULTS
+    jq.add_argument("--cores", default=str(jd["cores"]),
+                    help=f"cores per job = worker processes per job (default {jd['cores']})")
+    jq.add_argument("--memory", default=jd["memory"], help=f"memory per job (default {jd['memory']})")
+    jq.add_argument("--walltime", default=jd["walltime"], help=f"per job, HH:MM:SS (default {jd['walltime']})")
+    jq.add_argument("--jobs", default=str(jd["jobs"]), help=f"number of jobs to submit (default {jd['jobs']})")
+    jq.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
+                    help="extra scheduler directive, e.g. '--gres=gpu:1' (repeatable)")
+    r.set_defaults(func=_cmd_run, parser=r)
+
+    s = ssub.add_parser("status", help="done, failed and remaining networks of a results folder",
+                        description="Count done, diverged, failed and remaining networks (verifies array files).")
+    s.add_argument("dir", type=Path, help="a folder written by `slowmem sweep run --out`")
+    s.add_argument("--json", action="store_true", help="print the status as JSON")
+    s.set_defaults(func=_cmd_status, parser=s)
+    return sw
+
+
+def _command_line(a: argparse.Namespace) -> str:
+    """The ``slowmem sweep run`` command that ``a`` describes (recorded in the manifest)."""
+    parts = ["slowmem", "sweep", "run", "--grid", a.grid, "--out", str(a.out)]
+    for flag, v in (("--rule", a.rule), ("--seeds", a.seeds), ("--scheduler", a.scheduler),
+                    ("--workers", a.workers), ("--batch", a.batch), ("--redo-analyses", a.redo_analyses),
+                    ("--queue", a.queue), ("--account", a.account)):
+        if v is not None:
+            parts += [flag, str(v)]
+    for v in a.set or ():
+        parts += ["--set", v]
+    for flag, v, default in (("--backend", a.backend, "local"), ("--device", a.device, "cpu"),
+                             ("--analyze", a.analyze, "success")):
+        if v != default:
+            parts += [flag, v]
+    if a.backend in ("slurm", "pbs"):
+        parts += ["--cores", str(a.cores), "--memory", a.memory, "--walltime", a.walltime, "--jobs", str(a.jobs)]
+        for v in a.job_extra:
+            parts += ["--job-extra", v]
+    return shlex.join(parts)
+
+
+def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    redo = tuple(n.strip() for n in (a.redo_analyses or "").split(",") if n.strip())
+    opts = SweepOptions(backend=a.backend, scheduler=a.scheduler, workers=a.workers, device=a.device,
+                        batch=a.batch, analyze=a.analyze, redo_analyses=redo, queue=a.queue, cores=a.cores,
+                        memory=a.memory, walltime=a.walltime, jobs=a.jobs, account=a.account,
+                        job_extra=tuple(a.job_extra), progress=not a.no_progress, command=_command_line(a))
+    try:
+        from .sweep import resolve_grid, run_sweep
+
+        grid = resolve_grid(a.grid, sets=a.set, seeds=a.seeds, rule=a.rule)
+        opts.validate()
+        summary = run_sweep(grid, a.out, opts)
+    except ConfigError as e:
+        parser.error(str(e))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished networks are stored in {a.out}; run the same command to continue",
+              file=sys.stderr)
+        return 130
+    if a.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{summary['out']}: {summary['done']} done ({summary['success']} perform the task), "
+              f"{summary['diverged']} diverged, {summary['failed']} failed, {summary['remaining']} remaining "
+              f"of {summary['total']}; this run: {summary['trained']} trained, {summary['analyzed']} analysed"
+              f" in {summary['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_status(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        from .sweep import sweep_status
+
+        st = sweep_status(a.dir)
+    except ConfigError as e:
+        parser.error(str(e))
+    if a.json:
+        print(json.dumps(st, indent=2))
+        return 0
+    print(f"{st['out']} (grid {st['grid']!r}, {st['total']} networks)")
+    print(f"  done       {st['done']}  ({st['success']} perform the task)")
+    print(f"  diverged   {st['diverged']}")
+    print(f"  failed     {st['failed']}")
+    print(f"  remaining  {st['remaining']}" + (f"  ({st['damaged']} damaged, will be recomputed)"
+                                              if st["damaged"] else ""))
+    print(f"  complete   {'yes' if st['complete'] else 'no'}")
+    if st["analyses_pending"]:
+        print(f"  {st['analyses_pending']} successful networks miss a registered analysis (re-run to add)")
+    for nid, why in list(st["failed_reasons"].items())[:10]:
+        print(f"  failed {nid}: {why}")
     return 0
 
 
@@ -167,20 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train networks and evaluate them; flags default to the preset.")
     _add_train_flags(tr)
     tr.set_defaults(func=_cmd_train, parser=tr)
-    an = sub.add_parser("analyze", help="run the analyses on a run folder written by `slowmem train --out`",
-                        description="Analyse every network of a run folder; one JSON record per network.")
-    an.add_argument("run_dir", type=Path, help="a folder written by `slowmem train --out`")
+    an = sub.add_parser("analyze", help="run the analyses on a results folder (slowmem train/sweep --out)",
+                        description="Analyse every trained network of a results folder; one JSON record per network.")
+    an.add_argument("run_dir", type=Path, help="a folder written by `slowmem train --out` or `slowmem sweep run --out`")
     an.add_argument("--only", help="comma-separated subset of analyses (default: all)")
     an.add_argument("--device", help="cpu, cuda or cuda:K (default cpu)")
     an.add_argument("--json", action="store_true", help="print one JSON document")
     an.add_argument("--no-progress", action="store_true", help="no progress bars")
     an.set_defaults(func=_cmd_analyze, parser=an)
-    from .sweep import add_sweep_parser
-    add_sweep_parser(sub)       # slowmem sweep run|status (all logic in slowmem/sweep.py)
+    _add_sweep_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     a = parser.parse_args(argv)
     return a.func(a, a.parser)

@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +23,10 @@ import torch
 
 from .config import ACCURACY_TOLERANCE, ERROR_THRESHOLDS, REPLAY_SEEDS, SUCCESS_ACCURACY
 from .network import RateNetworks
-from .task import SPMTask, trial_rng
+from .task import STREAMS, SPMTask, trial_rng
 
-__all__ = ["Evaluation", "evaluate", "run_trials", "response_stats", "is_correct", "replay"]
+__all__ = ["Evaluation", "evaluate", "run_trials", "response_stats", "is_correct", "trial_failed", "replay",
+           "network_record", "training_curves"]
 
 
 def response_stats(outputs: torch.Tensor, value: torch.Tensor, task: SPMTask,
@@ -44,13 +46,30 @@ def response_stats(outputs: torch.Tensor, value: torch.Tensor, task: SPMTask,
     return z.mean(0).cpu(), ((z - v) ** 2).mean(0).sqrt().cpu()
 
 
-def is_correct(mean_response: torch.Tensor, trial_types: torch.Tensor, task: SPMTask) -> torch.Tensor:
-    """``(*batch,)`` bool: nearest encoding is the right one and within the tolerance."""
-    values = task.response_values()                       # (4,)
-    right = values[trial_types.cpu()]
+def is_correct(mean_response: torch.Tensor, trial_types: torch.Tensor, task: SPMTask,
+               tolerance: float = ACCURACY_TOLERANCE) -> torch.Tensor:
+    """The one correctness rule of slowmem: ``(*batch,)`` bool on the CPU.
+
+    Args:
+        mean_response: ``(*batch,)`` mean response-window output.
+        trial_types: ``(*batch,)`` trial type indices 0..3.
+        tolerance: largest allowed distance from the nominal value (exclusive).
+    Returns:
+        True where the encoding nearest the output is the right one and the
+        output is less than ``tolerance`` from it; a NaN or infinite output is
+        never correct.
+    """
+    mean = mean_response.detach().to("cpu", torch.float64)
+    right = task.response_values()[trial_types.detach().cpu()]
     enc = task.encoding                                   # (3,)
-    nearest = enc[(mean_response.unsqueeze(-1) - enc).abs().argmin(-1)]
-    return (nearest == right) & ((mean_response - right).abs() < ACCURACY_TOLERANCE)
+    nearest = enc[(mean.unsqueeze(-1) - enc).abs().nan_to_num(math.inf).argmin(-1)]
+    return (nearest == right) & ((mean - right).abs() < tolerance)
+
+
+def trial_failed(mean_response: torch.Tensor, trial_types: torch.Tensor, task: SPMTask,
+                 tolerance: float = ACCURACY_TOLERANCE) -> torch.Tensor:
+    """The failure rule of every stress test (forgetting, distraction, interruption): ``~is_correct``."""
+    return ~is_correct(mean_response, trial_types, task, tolerance)
 
 
 def run_trials(net: RateNetworks, task: SPMTask, x_start: torch.Tensor, types: np.ndarray,
@@ -86,7 +105,7 @@ def replay(net: RateNetworks, task: SPMTask, starts: torch.Tensor, n_seeds: int 
     """
     B, S, N = starts.shape
     types = torch.arange(4).view(1, 1, 4, 1).expand(B, S, 4, n_seeds).reshape(B, -1)
-    rngs = [trial_rng(s, 2) for s in net.seeds]
+    rngs = [trial_rng(s, STREAMS["replay"]) for s in net.seeds]
     tr = task.make_trials(types, rngs, device=net.device, dtype=net.dtype)
     x0 = starts.to(net.device, net.dtype).unsqueeze(2).expand(B, S, 4 * n_seeds, N).reshape(B, -1, N)
     sim = net.simulate(x0, tr.inputs, dt=task.dt, tau=task.cfg.tau)
@@ -136,7 +155,7 @@ class Evaluation:
 def evaluate(net: RateNetworks, task: SPMTask, x_start: torch.Tensor, *, test_trials: int = 20,
              n_seeds: int = REPLAY_SEEDS, diverged: np.ndarray | None = None) -> Evaluation:
     """Test trials from ``x_start: (B, N)`` (the end of training), then the replay test."""
-    rngs = [trial_rng(s, 1) for s in net.seeds]
+    rngs = [trial_rng(s, STREAMS["testing"]) for s in net.seeds]
     types = np.stack([task.schedule(test_trials, r) for r in rngs])      # (B, n)
     with torch.no_grad():
         run = run_trials(net, task, x_start, types, rngs)
@@ -158,3 +177,39 @@ def evaluate(net: RateNetworks, task: SPMTask, x_start: torch.Tensor, *, test_tr
         ok &= ~np.asarray(diverged, bool)
     return Evaluation(np.array(net.seeds), types, run["mean_response"].numpy(), run["outputs"], test_acc,
                       ends, rmse, rep_acc, err, ok)
+
+
+def network_record(b: int, result, evaluation: Evaluation) -> dict:
+    """The per-network record of training and evaluation: network ``b`` of a batch, from its own slot only.
+
+    Args:
+        b: the network's index in the batch (never its seed: seeds repeat
+            when networks differ only in other settings).
+        result: the :class:`~slowmem.training.TrainingResult` of the batch.
+        evaluation: the :class:`Evaluation` of the same batch.
+    Returns:
+        ``success``, ``diverged``, ``test_accuracy``, ``replay_accuracy``,
+        ``error_rate_<thr>`` for each of :data:`~slowmem.config.ERROR_THRESHOLDS`,
+        ``train_response_rmse_last100`` and ``train_memory_rmse_last100``
+        (medians over the last 100 training trials; None without training).
+    """
+    log = result.log[result.log["network"] == b]
+    n_trials = int(log["trial"].max()) + 1 if len(log) else 0
+    last = log[log["trial"] >= n_trials - 100]
+    rec = {
+        "success": bool(evaluation.success[b]),
+        "diverged": bool(result.diverged[b]),
+        "test_accuracy": float(evaluation.test_accuracy[b]),
+        "replay_accuracy": float(evaluation.replay_accuracy[b]),
+        **{f"error_rate_{thr:g}": float(evaluation.error_rates[b, j]) for j, thr in enumerate(ERROR_THRESHOLDS)},
+        "train_response_rmse_last100": float(np.median(last["response_rmse"])) if len(last) else None,
+        "train_memory_rmse_last100": float(np.median(last["memory_rmse"])) if len(last) else None,
+    }
+    return rec
+
+
+def training_curves(b: int, result) -> dict[str, torch.Tensor]:
+    """Network ``b``'s own training curves: ``train_response_rmse``, ``train_memory_rmse``, each ``(trials,)``."""
+    log = result.log[result.log["network"] == b].sort_values("trial")
+    return {"train_response_rmse": torch.tensor(log["response_rmse"].to_numpy(), dtype=torch.float64),
+            "train_memory_rmse": torch.tensor(log["memory_rmse"].to_numpy(), dtype=torch.float64)}

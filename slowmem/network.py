@@ -19,14 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from .config import ConfigError, NetworkConfig
 
@@ -47,7 +46,11 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
+    """``device`` as a torch device; ConfigError unless it is the CPU or an available CUDA device."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:K'; got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {str(device)!r} asked for, but CUDA is not available here; allowed: 'cpu'")
     if dev.type not in ("cpu", "cuda"):
@@ -108,7 +111,7 @@ class RateNetworks:
     # ------------------------------------------------------------------ build
     @classmethod
     def create(cls, configs: NetworkConfig | Sequence[NetworkConfig], seeds: int | Sequence[int], *,
-               device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> "RateNetworks":
+               device: str | torch.device = "cpu", dtype: str | torch.dtype = "float64") -> RateNetworks:
         """Fresh networks from (config, seed) pairs.
 
         ``configs`` may be one config for all seeds or one per seed; all must
@@ -179,7 +182,7 @@ class RateNetworks:
         """``(B, N, N)`` effective matrix g J + wf wo^T + wfd wd^T (feedback folded in)."""
         return self.recurrent() + self.feedback() @ self.readout().transpose(1, 2)
 
-    def to(self, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None) -> "RateNetworks":
+    def to(self, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None) -> RateNetworks:
         kw = {}
         if device is not None:
             kw["device"] = resolve_device(device)
@@ -187,7 +190,21 @@ class RateNetworks:
             kw["dtype"] = resolve_dtype(dtype)
         return replace(self, **{k: getattr(self, k).to(**kw) for k in _TENSORS})
 
-    def select(self, index: Sequence[int]) -> "RateNetworks":
+    @classmethod
+    def concat(cls, parts: Sequence[RateNetworks]) -> RateNetworks:
+        """One batch of the networks of ``parts``, in order (they must share N, device and dtype)."""
+        parts = [p for p in parts if p is not None and p.B > 0]
+        if not parts:
+            raise ConfigError("concat: need at least one non-empty batch")
+        if len(parts) == 1:
+            return parts[0]
+        if len({p.N for p in parts}) != 1:
+            raise ConfigError(f"concat: batches must share N; got {sorted({p.N for p in parts})}")
+        return replace(parts[0], **{k: torch.cat([getattr(p, k) for p in parts]) for k in _TENSORS},
+                       configs=tuple(c for p in parts for c in p.configs),
+                       seeds=tuple(s for p in parts for s in p.seeds))
+
+    def select(self, index: Sequence[int]) -> RateNetworks:
         """The sub-batch of networks ``index``."""
         idx = list(index)
         sel = torch.tensor(idx, device=self.device)
@@ -257,30 +274,32 @@ class RateNetworks:
         """Write all weights to ``path`` (safetensors) with JSON metadata; atomic."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"configs": json.dumps([c.to_dict() for c in self.configs]),
-                "seeds": json.dumps(list(self.seeds)), "dtype": str(self.dtype).replace("torch.", "")}
-        if extra_meta:
-            meta.update({k: json.dumps(v) for k, v in extra_meta.items()})
-        tmp = path.with_name(path.name + ".tmp")
-        save_file({k: getattr(self, k).detach().to("cpu").contiguous() for k in _TENSORS}, str(tmp), metadata=meta)
-        os.replace(tmp, path)
+        meta = {"configs": [c.to_dict() for c in self.configs], "seeds": list(self.seeds),
+                "dtype": str(self.dtype).replace("torch.", ""), **(extra_meta or {})}
+        # one metadata key holding sorted JSON: safetensors writes several keys in a random order,
+        # and the same networks must give the same bytes
+        data = save({k: getattr(self, k).detach().to("cpu").contiguous() for k in _TENSORS},
+                    metadata={"slowmem": json.dumps(meta, sort_keys=True)})
+        from .store.files import atomic_write
+        atomic_write(path, data)
         return path
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | torch.device = "cpu",
-             dtype: str | torch.dtype | None = None) -> "RateNetworks":
+             dtype: str | torch.dtype | None = None) -> RateNetworks:
         """Read networks written by :meth:`save`; a damaged file raises ConfigError."""
         path = Path(path)
         try:
             with safe_open(str(path), "pt") as f:
-                meta = f.metadata() or {}
+                meta = json.loads((f.metadata() or {})["slowmem"])
                 t = {k: f.get_tensor(k) for k in _TENSORS}
-            configs = tuple(NetworkConfig(**c) for c in json.loads(meta["configs"]))
-            seeds = tuple(json.loads(meta["seeds"]))
+            configs = tuple(NetworkConfig(**c) for c in meta["configs"])
+            seeds = tuple(int(s) for s in meta["seeds"])
         except FileNotFoundError:
             raise ConfigError(f"no network file at {path}") from None
         except Exception as e:
-            raise ConfigError(f"network file {path} is damaged or not a slowmem file ({type(e).__name__}: {e})") from None
+            raise ConfigError(f"network file {path} is damaged or not a slowmem file "
+                              f"({type(e).__name__}: {e})") from None
         B, N = t["J"].shape[0], t["J"].shape[-1]
         if len(seeds) != B or len(configs) != B or any(c.N != N for c in configs):
             raise ConfigError(f"network file {path} is inconsistent: {B} networks, {len(seeds)} seeds")
@@ -288,7 +307,7 @@ class RateNetworks:
         dev = resolve_device(device)
         return cls(**{k: v.to(device=dev, dtype=dt) for k, v in t.items()}, configs=configs, seeds=seeds)
 
-    def same_weights(self, other: "RateNetworks") -> bool:
+    def same_weights(self, other: RateNetworks) -> bool:
         """Bit-identical tensors and same configs/seeds."""
         return self.configs == other.configs and self.seeds == other.seeds and all(
             torch.equal(getattr(self, k), getattr(other, k)) for k in _TENSORS)

@@ -30,7 +30,8 @@ from safetensors.torch import load_file, save_file
 
 from .config import ConfigError
 
-__all__ = ["StimulusBank", "VAE", "load_stimuli", "train_vae", "build_stimuli", "stimuli_path"]
+__all__ = ["StimulusBank", "VAE", "load_stimuli", "train_vae", "build_stimuli", "stimuli_path",
+           "check_stimuli_available"]
 
 _DATA_DIR = Path(__file__).parent / "data"
 _FILES = {"digits": "digits_vae.safetensors", "mnist": "mnist_vae.safetensors"}
@@ -43,6 +44,19 @@ def stimuli_path(source: str) -> Path:
         raise ConfigError(f"stimuli must be one of {', '.join(map(repr, _FILES))}; got {source!r}")
     folder = Path(os.environ.get("SLOWMEM_STIMULI_DIR", _DATA_DIR)) if source == "mnist" else _DATA_DIR
     return folder / _FILES[source]
+
+
+def _how_to_build(source: str) -> str:
+    return ("python -m slowmem.stimuli build --source mnist --mnist-root DIR" if source == "mnist"
+            else "python -m slowmem.stimuli build")
+
+
+def check_stimuli_available(source: str) -> None:
+    """Raise :class:`ConfigError` before any work when the latents of ``source`` are not on this machine."""
+    path = stimuli_path(source)
+    if not path.is_file():
+        raise ConfigError(f"stimuli {source!r}: no latents at {path}; make them with `{_how_to_build(source)}`"
+                          + (" (or set SLOWMEM_STIMULI_DIR to the folder holding them)" if source == "mnist" else ""))
 
 
 class VAE(torch.nn.Module):
@@ -182,10 +196,7 @@ class StimulusBank:
 def load_stimuli(source: str = "digits") -> StimulusBank:
     """Read the shipped (or user-built) latents for ``source``; checks their integrity."""
     path = stimuli_path(source)
-    if not path.exists():
-        how = "python -m slowmem.stimuli build --source mnist --mnist-root DIR" if source == "mnist" \
-            else "python -m slowmem.stimuli build"
-        raise ConfigError(f"no latents for stimuli {source!r} at {path}; make them with `{how}`")
+    check_stimuli_available(source)
     try:
         from safetensors import safe_open
 

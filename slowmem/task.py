@@ -19,8 +19,9 @@ Reference: Ghazizadeh E., Ching S. (2021) PLoS Comput Biol 17(9): e1009366.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ import torch
 from .config import PERIODS, ConfigError, TaskConfig
 from .stimuli import StimulusBank, load_stimuli
 
-__all__ = ["TRIAL_TYPES", "INPUT_CHANNELS", "OUTPUT_CHANNELS", "Trials", "SPMTask", "trial_rng"]
+__all__ = ["TRIAL_TYPES", "INPUT_CHANNELS", "OUTPUT_CHANNELS", "STREAMS", "Trials", "SPMTask", "trial_rng"]
 
 #: The four trial types, by index: (first digit class, second digit class) as 0/1.
 TRIAL_TYPES: tuple[tuple[int, int], ...] = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -38,13 +39,32 @@ INPUT_CHANNELS = ("latent_1", "latent_2")
 OUTPUT_CHANNELS = ("z", "zd_1", "zd_2")
 
 
-def trial_rng(seed: int, stream: int = 0) -> np.random.Generator:
-    """The generator of a network's trial order and stimulus draws.
+#: The named random streams of a network's seed: every draw after the weights comes from one of
+#: them, through :func:`trial_rng`, so that no two uses share a stream and adding draws to one use
+#: never changes another. The numbers are part of every stored result: never renumber them.
+STREAMS: Mapping[str, int] = MappingProxyType({
+    "training": 0,        # training trial order and stimulus draws (slowmem.training)
+    "testing": 1,         # the test trials after training (slowmem.evaluation)
+    "replay": 2,          # the replay test of every trial type from every trial-end state
+    "probe": 3,           # the attractor probe's start noise, the slow-point starts
+    "activity": 4,        # the activity-profile test trials
+    "forgetting": 5,      # the forgetting curve's stimulus draws
+    "distraction": 6,     # the distraction test's stimuli and noise
+    "interruption": 7,    # the interruption test's stimuli
+})
+
+
+def trial_rng(seed: int, stream: int | str = 0) -> np.random.Generator:
+    """The generator of a network's trial order and stimulus draws, for one of :data:`STREAMS`.
 
     Separate from the weights' generator so that changing how many trials are
-    run never changes the network, and independent per ``stream`` (0 training,
-    1 testing, 2+ analyses).
+    run never changes the network, and independent per ``stream`` (a name of
+    :data:`STREAMS` or its number).
     """
+    if isinstance(stream, str):
+        if stream not in STREAMS:
+            raise ConfigError(f"stream must be one of {', '.join(STREAMS)}; got {stream!r}")
+        stream = STREAMS[stream]
     return np.random.default_rng(np.random.SeedSequence([int(seed), 0x5107, int(stream)]))
 
 

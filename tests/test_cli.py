@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from slowmem.cli import main
-from slowmem.store import read_run
+from slowmem.store import load_networks, load_results, read_manifest
 
 FAST = ["--preset", "ci", "--N", "40", "--trials", "3", "--test-trials", "4", "--no-progress"]
 
@@ -37,19 +37,22 @@ def test_train_out_json_and_rerun(tmp_path, capsys):
     rec = json.loads(capsys.readouterr().out)
     assert [n["seed"] for n in rec["networks"]] == [0, 1]
     assert rec["config"]["network"]["N"] == 40 and rec["config"]["training"]["trials"] == 3
-    run = read_run(out)
-    assert run.networks.B == 2 and run.trial_end_states.shape == (2, 4, 40)
-    assert len(run.training_log()) == 6
+    table = load_results(out)
+    assert list(table.seed) == [0, 1] and list(table.network_id) == [n["network_id"] for n in rec["networks"]]
+    nets, ends, _ = load_networks(out, list(table.network_id))
+    assert nets.B == 2 and ends.shape == (2, 4, 40)
+    assert read_manifest(out)["runs"][0]["command"] is not None
     # the same command again does nothing and keeps the files
-    before = (out / "networks.safetensors").stat().st_mtime_ns
+    arrays = sorted((out / "arrays").iterdir())
+    before = [p.stat().st_mtime_ns for p in arrays]
     assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
-    assert "already holds this run" in capsys.readouterr().err
-    assert (out / "networks.safetensors").stat().st_mtime_ns == before
+    assert "complete; nothing to do" in capsys.readouterr().err
+    assert [p.stat().st_mtime_ns for p in arrays] == before
     # a different run into the same folder is refused, nothing overwritten
     with pytest.raises(SystemExit):
         main(["train", *FAST, "--seeds", "0-1", "--g", "1.4", "--out", str(out)])
-    assert "already holds a different run" in capsys.readouterr().err
-    assert (out / "networks.safetensors").stat().st_mtime_ns == before
+    assert "holds results of a different grid" in capsys.readouterr().err
+    assert [p.stat().st_mtime_ns for p in arrays] == before
 
 
 def test_out_non_run_folder_refused(tmp_path, capsys):
@@ -57,7 +60,7 @@ def test_out_non_run_folder_refused(tmp_path, capsys):
     (tmp_path / "x" / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit):
         main(["train", *FAST, "--out", str(tmp_path / "x")])
-    assert "not a slowmem run" in capsys.readouterr().err
+    assert "not a slowmem results folder" in capsys.readouterr().err
     assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
 
 

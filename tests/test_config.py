@@ -1,7 +1,6 @@
 import pytest
 
-from slowmem.config import (DEFAULT_TIMING, PRESETS, Config, ConfigError, TaskConfig, duration_to_steps,
-                            parse_seeds)
+from slowmem.config import DEFAULT_TIMING, PRESETS, Config, ConfigError, TaskConfig, duration_to_steps, parse_seeds
 
 
 def test_presets_build_and_paper_matches_paper_md():

@@ -1,10 +1,9 @@
 import numpy as np
 import torch
 
-from slowmem.config import ERROR_THRESHOLDS
+from slowmem.config import ERROR_THRESHOLDS, NetworkConfig
 from slowmem.evaluation import evaluate, is_correct, replay
 from slowmem.network import RateNetworks
-from slowmem.config import NetworkConfig
 
 
 def test_is_correct_rule(task):

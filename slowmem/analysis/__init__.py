@@ -1,29 +1,47 @@
-"""Analyses of trained networks: one module per question of the paper.
+"""Analyses of trained networks: shared helpers plus one module per question of the paper.
+
+    attractors.py   the autonomous probe (long runs from noisy trial-end states)
+    mechanisms.py   the taxonomy built on the probe (claims C1, C2, C5)
+    slowpoints.py   fixed and slow points by q-minimisation, linearisation
+    activity.py     saturation during delay and response (claim C3)
+    forgetting.py   forgetting curves: stretched delays (claim C4)
+    robustness.py   distraction and interruption (claim C6)
+    dynamics.py     the per-network "dynamics" summary (probe + taxonomy + slow points + activity)
+    memory.py       the per-network "memory" summary (forgetting + distraction + interruption)
 
 Each analysis takes trained networks (a :class:`~slowmem.network.RateNetworks`
 batch with its task and trial-end states) and returns plain data -- tensors,
 NumPy arrays, DataFrames -- never figures (those live in :mod:`slowmem.plots`).
 
-``ANALYSES`` lists, in order, the analyses that ``slowmem analyze RUN_DIR``
-and the sweep's per-network pipeline run. Each entry maps a name to a function
+``ANALYSES`` lists, in order, the analyses that ``slowmem analyze`` and the
+sweep's per-network pipeline run. Each maps a name to a function
 
     summarize(networks: RateNetworks, task: SPMTask, trial_end_states: Tensor (B, 4, N),
-              *, progress: bool = False) -> list[dict]
+              *, cfg=None, progress: bool = False) -> list[dict]
 
 returning one JSON-ready dict per network (same order as ``networks.seeds``).
+``cfg`` is the analysis section of the same name of :class:`slowmem.config.Config`
+(``dynamics``, ``memory``), or None for an analysis without one. What a stored
+summary was computed with is :func:`summary_identity`: the summary format's
+version (:data:`SUMMARY_VERSIONS`, bumped whenever the code changes what a
+summary means) and the section's settings.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
+from typing import Any
 
-__all__ = ["ANALYSES", "get_analysis"]
+__all__ = ["ANALYSES", "SUMMARY_VERSIONS", "get_analysis", "summary_identity", "analysis_settings"]
 
 #: name -> "module:function" (imported lazily so that importing slowmem stays cheap)
 ANALYSES: dict[str, str] = {
     "memory": ".memory:summarize",
     "dynamics": ".dynamics:summarize",
 }
+
+#: Version of each summary's format and meaning (1: slowmem 0.1).
+SUMMARY_VERSIONS: dict[str, int] = {"memory": 1, "dynamics": 1}
 
 
 def get_analysis(name: str) -> Callable:
@@ -33,3 +51,17 @@ def get_analysis(name: str) -> Callable:
         raise ConfigError(f"unknown analysis {name!r}; allowed: {', '.join(ANALYSES) or '(none yet)'}")
     mod, fn = ANALYSES[name].split(":")
     return getattr(import_module(mod, __name__), fn)
+
+
+def analysis_settings(cfg, name: str):
+    """The config section analysis ``name`` runs with (``cfg.<name>``), or None if it has none."""
+    from ..config import ANALYSIS_SECTIONS
+
+    return getattr(cfg, name) if name in ANALYSIS_SECTIONS else None
+
+
+def summary_identity(cfg, name: str) -> dict[str, Any]:
+    """What a stored summary of ``name`` for a network with config ``cfg`` must record to be reused."""
+    section = analysis_settings(cfg, name)
+    return {"version": SUMMARY_VERSIONS.get(name, 0),
+            "settings": section.to_dict() if section is not None else {}}

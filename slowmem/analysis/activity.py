@@ -2,7 +2,7 @@
 
 Test trials: every trial type from every trial-end state (4 x 4 = 16 trials
 per network; stimulus images from :func:`~slowmem.task.trial_rng` stream
-:data:`ACTIVITY_STREAM` = 4), one batched simulation recording the state at
+:data:`~slowmem.task.STREAMS` ``"activity"``), one batched simulation recording the state at
 every step. A unit is *saturated* at a step when ``|tanh(x)| > saturation``
 (0.8). For every step we take the fraction of saturated units, and average it
 over the steps of a period and over the 16 trials:
@@ -28,13 +28,11 @@ import torch
 
 from ..config import PERIODS, DynamicsConfig
 from ..network import RateNetworks
-from ..task import SPMTask, trial_rng
+from ..task import STREAMS, SPMTask, trial_rng
 from .attractors import check_trial_end_states, dynamics_config
 
-__all__ = ["ActivityProfile", "activity_profile", "phasic_index", "ACTIVITY_STREAM"]
+__all__ = ["ActivityProfile", "activity_profile", "phasic_index"]
 
-#: Random stream (:func:`slowmem.task.trial_rng`) of the test trials' stimulus draws.
-ACTIVITY_STREAM = 4
 
 
 def phasic_index(saturation_response: np.ndarray, saturation_delay: np.ndarray) -> np.ndarray:
@@ -89,7 +87,7 @@ def activity_profile(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     start = np.repeat(np.arange(4), 4)
     types = np.tile(np.arange(4), 4)
     B = net.B
-    rngs = [trial_rng(s, ACTIVITY_STREAM) for s in net.seeds]
+    rngs = [trial_rng(s, STREAMS["activity"]) for s in net.seeds]
     tr = task.make_trials(np.tile(types, (B, 1)), rngs, device=net.device, dtype=net.dtype)
     with torch.no_grad():
         x0 = ends[:, torch.as_tensor(start, device=net.device)]                  # (B, 16, N)

@@ -34,13 +34,11 @@ import torch
 
 from ..config import ConfigError, DynamicsConfig, section_with_overrides
 from ..network import RateNetworks
-from ..task import SPMTask, trial_rng
+from ..task import STREAMS, SPMTask, trial_rng
 
 __all__ = ["AttractorProbe", "probe_attractors", "probe_starts", "count_distinct", "dynamics_config",
-           "check_trial_end_states", "PROBE_STREAM"]
+           "check_trial_end_states", "is_settled"]
 
-#: Random stream (:func:`slowmem.task.trial_rng`) of the probe's start noise and the slow-point sampling.
-PROBE_STREAM = 3
 
 
 def dynamics_config(cfg: DynamicsConfig | None = None, **overrides) -> DynamicsConfig:
@@ -159,7 +157,7 @@ class AttractorProbe:
         """``(B,)`` distinct final outputs of the settled starts, with other tolerances than stored."""
         vt = self.variance_tolerance if variance_tolerance is None else variance_tolerance
         ot = self.output_tolerance if output_tolerance is None else output_tolerance
-        settled = torch.as_tensor(self.finite & (self.output_variance < vt))
+        settled = torch.as_tensor(is_settled(self.finite, self.output_variance, vt))
         n, _ = count_distinct(torch.as_tensor(self.final_output), settled, ot)
         return n.numpy()
 
@@ -168,9 +166,17 @@ class AttractorProbe:
         """``(B,)`` distinct final states of the settled starts, with other tolerances than stored."""
         vt = self.variance_tolerance if variance_tolerance is None else variance_tolerance
         st = self.state_tolerance if state_tolerance is None else state_tolerance
-        settled = torch.as_tensor(self.finite & (self.output_variance < vt), device=self.final_state.device)
+        settled = torch.as_tensor(is_settled(self.finite, self.output_variance, vt), device=self.final_state.device)
         n, _ = count_distinct(self.final_state, settled, st)
         return n.cpu().numpy()
+
+
+def is_settled(finite, output_variance, variance_tolerance: float):
+    """The one definition of a *settled* start: finite, and the window variance of z below the tolerance.
+
+    Works elementwise on NumPy arrays or tensors of the same shape, e.g. ``(B, S)``.
+    """
+    return finite & (output_variance < variance_tolerance)
 
 
 def probe_starts(net: RateNetworks, trial_end_states: torch.Tensor, cfg: DynamicsConfig | None = None
@@ -181,14 +187,14 @@ def probe_starts(net: RateNetworks, trial_end_states: torch.Tensor, cfg: Dynamic
     starts_per_centre``, centre-major: the trial-end state of type 0 plus
     noise 20 times, then type 1, ..., then the origin plus noise. Noise:
     ``start_noise * Normal(0, 1)`` from :func:`~slowmem.task.trial_rng` stream
-    :data:`PROBE_STREAM` of each network's seed (drawn in float64 on the CPU).
+     ``"probe"`` of each network's seed (drawn in float64 on the CPU).
     """
     cfg = dynamics_config(cfg)
     ends = check_trial_end_states(net, trial_end_states)
     centres = ends if not cfg.include_origin else torch.cat([ends, torch.zeros_like(ends[:, :1])], 1)
     centre = np.repeat(np.arange(cfg.n_centres), cfg.starts_per_centre)
     S = len(centre)
-    noise = torch.stack([torch.from_numpy(trial_rng(s, PROBE_STREAM).standard_normal((S, net.N)))
+    noise = torch.stack([torch.from_numpy(trial_rng(s, STREAMS["probe"]).standard_normal((S, net.N)))
                          for s in net.seeds]).to(device=net.device, dtype=net.dtype)
     return centres[:, torch.as_tensor(centre, device=net.device)] + cfg.start_noise * noise, centre
 
@@ -250,7 +256,7 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     final_z = (torch.tanh(x) * wo.unsqueeze(1)).sum(-1)        # (B, S)
     finite = torch.isfinite(x).all(-1) & torch.isfinite(z_window).all(0)
     var = z_window.var(0, unbiased=False)
-    settled = finite & (var < cfg.variance_tolerance)
+    settled = is_settled(finite, var, cfg.variance_tolerance)
     n_out, _ = count_distinct(final_z, settled, cfg.output_tolerance)
     n_state, _ = count_distinct(x, settled, cfg.state_tolerance)
     np_ = lambda t: t.detach().to("cpu", torch.float64).numpy()    # noqa: E731

@@ -150,19 +150,17 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
 
 
 def dynamics_table(result: DynamicsResult) -> pd.DataFrame:
-    """One row per network: ``seed, N, g, pg, fb`` then the scalar entries of :func:`summarize`.
+    """One row per network: ``seed, N, g, pg, fb``, ``mechanism``, then the scalar entries of :func:`summarize`.
 
-    Nested keys are joined by dots (``probe.n_settled``); lists are left out.
-    Columns ``g, pg, fb, mechanism`` feed
-    :func:`slowmem.plots_dynamics.mechanism_counts`.
+    Column names are those of a stored population table
+    (:func:`slowmem.store.load_results`): ``dynamics.<key>``, nested keys
+    joined by dots (``dynamics.probe.n_settled``), lists left out, and the
+    label also as ``mechanism``; so live and stored tables feed the same plots.
     """
+    from ..store import flatten_summaries
+
     rows = []
     for c, seed, summ in zip(result.configs, result.seeds, _summaries(result)):
-        row = {"seed": int(seed), "N": c.N, "g": c.g, "pg": c.pg, "fb": c.fb}
-        for k, v in summ.items():
-            if isinstance(v, dict):
-                row.update({f"{k}.{kk}": vv for kk, vv in v.items() if not isinstance(vv, list)})
-            else:
-                row[k] = v
-        rows.append(row)
+        rows.append({"seed": int(seed), "N": c.N, "g": c.g, "pg": c.pg, "fb": c.fb,
+                     **flatten_summaries({"dynamics": summ})})
     return pd.DataFrame(rows)

@@ -30,27 +30,25 @@ simulations, never a Python loop over networks or conditions.
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..config import ConfigError, MemoryConfig, duration_to_steps, section_with_overrides
+from ..evaluation import trial_failed
 from ..network import RateNetworks
-from ..task import TRIAL_TYPES, SPMTask, trial_rng
+from ..task import STREAMS, TRIAL_TYPES, SPMTask, trial_rng
 
-__all__ = ["FAILURE_TYPES", "ForgettingCurve", "forgetting_curve", "delay_drift", "trial_failed", "delay_grid",
+__all__ = ["FAILURE_TYPES", "ForgettingCurve", "forgetting_curve", "delay_drift", "delay_grid",
            "settle_failure_type", "condition_grid", "check_starts", "memory_config"]
 
 #: Names of the failure types, in the order of their codes 1 and 2 in
 #: :attr:`ForgettingCurve.failure_type` (0 = no failure).
 FAILURE_TYPES: tuple[str, ...] = ("fixed-time", "asymptotic")
 
-#: Random stream (see :func:`slowmem.task.trial_rng`) of the forgetting curve's stimulus draws.
-FORGETTING_STREAM = 5
 
 
 # --------------------------------------------------------------------------- #
@@ -59,29 +57,6 @@ FORGETTING_STREAM = 5
 def memory_config(cfg: MemoryConfig | None = None, **overrides) -> MemoryConfig:
     """``cfg`` (default :class:`MemoryConfig`) with the non-None ``overrides`` applied and validated."""
     return section_with_overrides(MemoryConfig, cfg, **overrides)
-
-
-def trial_failed(mean_response: torch.Tensor, trial_types: torch.Tensor, task: SPMTask,
-                 tolerance: float) -> torch.Tensor:
-    """The failure rule: ``(*batch,)`` bool.
-
-    Args:
-        mean_response: ``(*batch,)`` mean response-window output.
-        trial_types: ``(*batch,)`` trial type indices 0..3.
-        tolerance: largest allowed distance from the nominal value (exclusive).
-    Returns:
-        True where the nearest encoding is wrong, or the distance to the
-        nominal value is ``>= tolerance``, or the output is not finite. With
-        ``tolerance = ACCURACY_TOLERANCE`` this is exactly
-        ``~slowmem.evaluation.is_correct``.
-    """
-    mean = mean_response.detach().to("cpu", torch.float64)
-    types = trial_types.detach().to("cpu")
-    right = task.response_values()[types]
-    enc = task.encoding
-    nearest = enc[(mean.unsqueeze(-1) - enc).abs().nan_to_num(math.inf).argmin(-1)]
-    ok = (nearest == right) & ((mean - right).abs() < tolerance)
-    return ~ok
 
 
 def check_starts(net: RateNetworks, trial_end_states: torch.Tensor) -> torch.Tensor:
@@ -302,7 +277,7 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             increasing); default the grid of ``cfg`` with step ``delay_step``
             (default ``cfg.delay_step`` = 0.5, the paper's 399 delays).
         n_draws: stimulus draws per (start, type) (default ``cfg.n_draws``);
-            draws come from :func:`~slowmem.task.trial_rng` stream 5, so a
+            draws come from :func:`~slowmem.task.trial_rng` stream ``"forgetting"``, so a
             network's result does not depend on its batch neighbours.
         cfg: a :class:`~slowmem.config.MemoryConfig` (default settings if None).
     Returns:
@@ -325,7 +300,7 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     dt, tau = task.dt, task.cfg.tau
     horizon_from = float(task.cfg.timing["delay1"] if cfg.horizon_from is None else cfg.horizon_from)
 
-    rngs = [trial_rng(s, FORGETTING_STREAM) for s in net.seeds]
+    rngs = [trial_rng(s, STREAMS["forgetting"]) for s in net.seeds]
     tr = task.make_trials(np.tile(types_k, (B, 1)), rngs, device=dev, dtype=dtype)
     after = tr.inputs[w["stim2"].start:]                     # (T2, B, K0, 2): stim2, delay2, response
     T2 = after.shape[0]
@@ -368,7 +343,8 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
 
 
 def delay_drift(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *, trial_type: int = 0,
-                start: int = 0, duration: float = 200.0, record_every: int = 10, seed_stream: int = 5) -> dict:
+                start: int = 0, duration: float = 200.0, record_every: int = 10,
+                seed_stream: int | str = "forgetting") -> dict:
     """One stimulus, then an unusually long delay: how the memory drifts.
 
     Runs stimulus 1 of ``trial_type`` from trial-end state ``start`` and then

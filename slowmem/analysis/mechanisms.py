@@ -58,7 +58,7 @@ import torch
 
 from ..config import MECHANISMS, DynamicsConfig
 from ..task import SPMTask
-from .attractors import AttractorProbe, count_distinct, dynamics_config
+from .attractors import AttractorProbe, count_distinct, dynamics_config, is_settled
 from .slowpoints import SlowPoints
 
 __all__ = ["Mechanisms", "classify", "count_memories", "threshold_sensitivity", "slow_manifold_check",
@@ -118,8 +118,7 @@ def classify(probe: AttractorProbe, task: SPMTask, *, cfg: DynamicsConfig | None
     cfg = dynamics_config(cfg, **thresholds)
     n_mem = cfg.n_memories if cfg.n_memories is not None else count_memories(task)
     finite = probe.finite
-    var = np.where(finite, probe.output_variance, np.inf)
-    settled = finite & (var < cfg.variance_tolerance)
+    settled = is_settled(finite, np.where(finite, probe.output_variance, np.inf), cfg.variance_tolerance)
     oscillating = finite & ~settled
     reach = np.maximum(np.abs(probe.output_min), np.abs(probe.output_max))
     limit = float(task.encoding.abs().max()) + cfg.far_margin

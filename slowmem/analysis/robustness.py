@@ -25,28 +25,25 @@ rest of the trial is unmasked. ``fraction = 0`` is the uninterrupted control.
 Common random numbers: within one network, every level sees the same stimulus
 images (and, for distraction, the same uniform draws, scaled by sigma), so
 differences between levels are due to the level alone. Draws come from
-:func:`~slowmem.task.trial_rng` streams 6 (distraction) and 7 (interruption).
+:func:`~slowmem.task.trial_rng` streams ``"distraction"`` and ``"interruption"``.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..config import MemoryConfig
-from ..evaluation import response_stats
+from ..evaluation import response_stats, trial_failed
 from ..network import RateNetworks
-from ..task import SPMTask, trial_rng
-from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate, trial_failed
+from ..task import STREAMS, SPMTask, trial_rng
+from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate
 
 __all__ = ["StressTest", "distraction", "interruption", "distraction_noise", "silenced_units"]
-
-DISTRACTION_STREAM = 6
-INTERRUPTION_STREAM = 7
 
 
 @dataclass
@@ -150,7 +147,7 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
     t0 = time.perf_counter()
     cfg = memory_config(cfg, sigmas=sigmas, n_repeats=n_repeats, noise_offset=noise_offset)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
-                                                        DISTRACTION_STREAM)
+                                                        STREAMS["distraction"])
     B, K0 = x0.shape[:2]
     n1 = task.period_steps["stim1"]
     u = torch.from_numpy(np.stack([r.random((n1, K0, 2)) for r in rngs], axis=1)).to(net.device, net.dtype)
@@ -192,7 +189,7 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
     t0 = time.perf_counter()
     cfg = memory_config(cfg, interruption_fractions=fractions, n_repeats=n_repeats)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
-                                                        INTERRUPTION_STREAM)
+                                                        STREAMS["interruption"])
     B, K0 = x0.shape[:2]
     N = net.N
     levels = np.asarray(cfg.interruption_fractions, dtype=np.float64)

@@ -46,8 +46,8 @@ import torch
 
 from ..config import ConfigError, DynamicsConfig
 from ..network import RateNetworks
-from ..task import trial_rng
-from .attractors import PROBE_STREAM, count_distinct, dynamics_config
+from ..task import STREAMS, trial_rng
+from .attractors import count_distinct, dynamics_config
 
 __all__ = ["SlowPoints", "find_slow_points", "sample_starts", "speed", "jacobian"]
 
@@ -120,7 +120,7 @@ class SlowPoints:
         return {"n_fixed": self._count(f), "n_fixed_stable": self._count(f & s),
                 "n_slow": self._count(~f), "n_slow_stable": self._count(~f & s)}
 
-    def select(self, b: int) -> "SlowPoints":
+    def select(self, b: int) -> SlowPoints:
         """The points of network ``b`` alone (``network`` becomes all zeros)."""
         m = self.network == b
         return SlowPoints(self.seeds[b:b + 1], torch.zeros(int(m.sum()), dtype=torch.long), self.x_star[m],
@@ -137,7 +137,7 @@ def sample_starts(net: RateNetworks, candidates: list[torch.Tensor] | torch.Tens
             their states are pooled per network (non-finite states dropped).
         n: starts per network; if fewer finite candidates exist, some are
             drawn twice.
-    The draw uses a child of :func:`~slowmem.task.trial_rng` stream 3 of the
+    The draw uses a child of :func:`~slowmem.task.trial_rng` stream ``"probe"`` of the
     network's seed, so it does not depend on the batch.
     """
     parts = [candidates] if torch.is_tensor(candidates) else list(candidates)
@@ -151,7 +151,7 @@ def sample_starts(net: RateNetworks, candidates: list[torch.Tensor] | torch.Tens
     finite = torch.isfinite(pool).all(-1).cpu().numpy()
     idx = []
     for b, s in enumerate(net.seeds):
-        rng = trial_rng(s, PROBE_STREAM).spawn(1)[0]
+        rng = trial_rng(s, STREAMS["probe"]).spawn(1)[0]
         ok = np.flatnonzero(finite[b])
         if ok.size == 0:
             raise ConfigError(f"network {b} (seed {s}): no finite candidate state to start the slow-point search")

@@ -1,7 +1,7 @@
 """Did each claim of the paper hold? Verdicts computed from a population table.
 
 Each ``claim_*`` function takes the per-network table of a
-:class:`~slowmem.population.Population` (successful networks with their
+:class:`~slowmem.report.Population` (successful networks with their
 ``dynamics.*`` and ``memory.*`` columns) and returns a :class:`Verdict`: the
 claim, one of ``held`` / ``did not hold`` / ``partly`` / ``not testable here``,
 and the numbers behind it. Chapters print them; the reproduction report
@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import MECHANISMS
+from ..config import MECHANISMS
+from ..store import MECHANISM
 
 __all__ = ["Verdict", "MECHANISM", "mechanism_table", "claim_c1", "claim_c2", "claim_c3", "claim_c4",
            "claim_c5", "claim_c6", "all_claims"]
 
-#: Column of the mechanism label in a population table.
-MECHANISM = "dynamics.mechanism"
 SM, FP = "slow manifold", "fixed points"
 
 CLAIMS = {

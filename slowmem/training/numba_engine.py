@@ -33,13 +33,16 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import torch
+
+from .torch_engine import Stepper
 
 try:
     import numba
 except ImportError:  # pragma: no cover - numba is a dependency; this keeps `import slowmem` working without it
     numba = None
 
-__all__ = ["AVAILABLE", "cache_share_bytes", "force_trials", "share_groups"]
+__all__ = ["AVAILABLE", "cache_share_bytes", "force_trials", "share_groups", "NumbaStepper"]
 
 #: True when Numba can be imported (the CPU kernel is usable).
 AVAILABLE = numba is not None
@@ -476,3 +479,51 @@ def force_trials(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, m
 
     steps = [one(g) for g in groups] if pool is None or len(groups) == 1 else list(pool.map(one, groups))
     return steps[0]
+
+
+# --------------------------------------------------------------------------- #
+# the stepper train() drives
+# --------------------------------------------------------------------------- #
+class NumbaStepper(Stepper):
+    """Runs K trials per network in one call of the compiled kernel of :mod:`slowmem.training.numba_engine` (CPU).
+
+    Works on NumPy views of the caller's tensors (shared memory, updated in
+    place); groups of networks sharing g J (:func:`share_groups`)
+    are spread over ``threads`` threads.
+    """
+
+    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, threads):
+        from concurrent.futures import ThreadPoolExecutor
+
+        B, N = x.shape
+        pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (_rls)
+        self.arrays = [W_T.numpy(), F_T.numpy(), wi_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(),
+                       x.numpy()]
+        self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
+        self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
+        self.buffers: dict[int, tuple] = {}                           # K -> (outputs, resp, mem) for K trials
+        self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
+        self.groups = share_groups(self.arrays[0], threads)        # networks sharing g J train in lockstep
+        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and len(self.groups) > 1 else None
+
+    def nonfinite(self) -> torch.Tensor:
+        x, wout = self.arrays[7], self.arrays[6]                    # NumPy: cheaper than PyTorch at this size
+        return torch.from_numpy(~(np.isfinite(x).all(-1) & np.isfinite(wout).all((1, 2))))
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown()
+        return False
+
+    def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """K trials back to back (one kernel call): ``u (B, K T, 2)``, ``target (B, K T, 3)`` -> ``(B, K T, 3)``."""
+        K = u.shape[1] // len(self.resp)
+        if K not in self.buffers:
+            self.buffers[K] = (torch.empty((u.shape[0], u.shape[1], 3), dtype=u.dtype),
+                               np.tile(self.resp, K), np.tile(self.mem, K))
+        outputs, resp, mem = self.buffers[K]
+        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), resp, mem,
+                                 modified=self.modified, every=self.every, step0=self.step, a=self.a,
+                                 outputs=outputs.numpy(), scratch=self.scratch, groups=self.groups,
+                                 pool=self.pool)
+        return outputs

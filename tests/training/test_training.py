@@ -61,7 +61,7 @@ def test_training_reduces_error_and_logs(task):
     cfg = _small(trials=60)
     _, res = train_from_config(cfg.replace(N=120), [0], progress=False)
     log = res.log
-    assert list(log.columns) == ["seed", "trial", "trial_type", "response_rmse", "memory_rmse"]
+    assert list(log.columns) == ["network", "seed", "trial", "trial_type", "response_rmse", "memory_rmse"]
     assert len(log) == 60 and not res.diverged.any()
     early = log.response_rmse.iloc[:5].mean()
     late = log.response_rmse.iloc[-10:].mean()
@@ -150,7 +150,7 @@ def test_networks_sharing_gJ_train_in_lockstep_with_identical_results(rule, thre
 @pytest.mark.parametrize("engine", ["numba", "torch"])
 def test_results_do_not_depend_on_trials_per_call(engine, monkeypatch):
     """train() runs TRIALS_PER_CALL trials per engine call; 1, 4 or 10 at a time give the same bits."""
-    import slowmem.training as training
+    import slowmem.training.loop as training
 
     cfg = _small(trials=9).replace(N=40)
     runs = []
@@ -173,7 +173,7 @@ def test_kernel_rls_sums_in_four_row_blocks(N):
     k = P r summed over four-row blocks of P in order (then single rows), with the previous
     call's rank-1 update applied to each row just before it is read; no fused multiply-add.
     """
-    from slowmem.kernels import _rls
+    from slowmem.training.numba_engine import _rls
 
     rng = np.random.default_rng(N)
     P = np.eye(N) + 0.1 * rng.standard_normal((N, N))
@@ -205,7 +205,7 @@ def test_kernel_rls_sums_in_four_row_blocks(N):
 
 
 def test_share_groups_finds_identical_matrices_and_feeds_every_thread():
-    from slowmem.kernels import share_groups
+    from slowmem.training.numba_engine import share_groups
 
     rng = np.random.default_rng(0)
     A, C = rng.standard_normal((2, 5, 5))
@@ -224,7 +224,7 @@ def test_share_groups_finds_identical_matrices_and_feeds_every_thread():
 
 
 def test_cache_share_is_a_plausible_size():
-    from slowmem.kernels import cache_share_bytes
+    from slowmem.training.numba_engine import cache_share_bytes
 
     assert 2**18 <= cache_share_bytes() <= 2**30
 
@@ -240,7 +240,7 @@ def test_engine_choice_is_checked():
 
 @pytest.mark.parametrize("dtype,max_ulp", [(np.float64, 3), (np.float32, 2)])
 def test_kernel_tanh_matches_libm(dtype, max_ulp):
-    from slowmem.kernels import _tanh_into
+    from slowmem.training.numba_engine import _tanh_into
 
     xs = np.concatenate([np.linspace(-25, 25, 200001), np.logspace(-30, 1.4, 3000), -np.logspace(-30, 1.4, 3000),
                          [0.0, 19.0, 21.0, 1e30, -1e30]]).astype(dtype)

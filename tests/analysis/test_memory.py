@@ -349,7 +349,7 @@ def test_frames_bootstrap_and_plots(latch, ctask):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from slowmem import plots_memory
+    from slowmem.plots import memory as plots_memory
 
     net, ev = latch
     res = run_memory(net, ctask, ev.trial_end_states, delay_step=20.0, sigmas=[0.0, 1.0],

@@ -14,7 +14,7 @@ inverse-correlation matrix P and error e = readout - target:
 
 Two engines run it: ``torch`` (batched (B, N, N) tensor operations on the
 networks' device and dtype; the GPU path) and ``numba`` (a compiled loop per
-trial and network, :mod:`slowmem.kernels`; the CPU default).
+trial and network, :mod:`slowmem.training.numba_engine`; the CPU default).
 """
 from __future__ import annotations
 
@@ -25,31 +25,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import Config, ConfigError, TrainingConfig
-from .network import RateNetworks
-from .task import SPMTask, trial_rng
+from ..config import Config, ConfigError, TrainingConfig
+from ..network import RateNetworks
+from ..task import STREAMS, SPMTask, trial_rng
+from . import numba_engine
+from .numba_engine import NumbaStepper
+from .torch_engine import TorchStepper
 
-__all__ = ["ENGINES", "rls_update", "train", "TrainingResult", "train_from_config", "resolve_engine"]
+__all__ = ["ENGINES", "TRIALS_PER_CALL", "train", "TrainingResult", "train_from_config", "resolve_engine"]
 
 #: Trials :func:`train` builds and runs per call of its engine. Only speed depends on it: a
 #: network's trials, stimuli and arithmetic are the same whatever the chunking (tested).
 TRIALS_PER_CALL = 10
-
-
-def rls_update(P: torch.Tensor, r: torch.Tensor, w: torch.Tensor, e: torch.Tensor) -> None:
-    """One batched RLS step, in place.
-
-    Args:
-        P: ``(B, N, N)`` inverse correlation matrices (symmetric).
-        r: ``(B, 1, N)`` rates at this step.
-        w: ``(B, N, m)`` readout weights.
-        e: ``(B, 1, m)`` error (readout - target) computed with the current w.
-    """
-    k = torch.bmm(r, P)                                   # (B,1,N) = (P r)^T since P = P^T
-    c = 1.0 / (1.0 + torch.bmm(k, r.transpose(1, 2)))     # (B,1,1)
-    kc = (k * c).transpose(1, 2)                          # (B,N,1)
-    P.baddbmm_(kc, k, alpha=-1.0)
-    w.baddbmm_(kc, e, alpha=-1.0)
 
 
 @dataclass
@@ -60,7 +47,8 @@ class TrainingResult:
         networks: the trained :class:`RateNetworks` (wo, wd learned).
         final_state: ``(B, N)`` state at the end of the last training trial;
             testing continues from here.
-        log: one row per (network, trial): ``seed, trial, trial_type,
+        log: one row per (network, trial): ``network`` (the batch index b,
+            the key to use: seeds may repeat within a batch), ``seed, trial, trial_type,
             response_rmse, memory_rmse``.
         diverged: ``(B,)`` bool, state or weights became NaN/inf.
         seconds: wall time of training.
@@ -82,15 +70,13 @@ ENGINES = ("auto", "torch", "numba")
 
 def resolve_engine(engine: str, device: torch.device) -> str:
     """``auto`` -> ``numba`` on the CPU when Numba is installed, else ``torch``."""
-    from . import kernels
-
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if engine == "auto":
-        return "numba" if device.type == "cpu" and kernels.AVAILABLE else "torch"
+        return "numba" if device.type == "cpu" and numba_engine.AVAILABLE else "torch"
     if engine == "numba" and device.type != "cpu":
         raise ConfigError(f"engine 'numba' runs on the CPU only; networks are on {device}; use engine='torch'")
-    if engine == "numba" and not kernels.AVAILABLE:
+    if engine == "numba" and not numba_engine.AVAILABLE:
         raise ConfigError("engine 'numba' needs the numba package (pip install numba); allowed here: torch")
     return engine
 
@@ -123,7 +109,7 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     engine = resolve_engine(engine, net.device)
     dev, dt_ = net.device, net.dtype
     B, N = net.B, net.N
-    rngs = [trial_rng(s, 0) for s in net.seeds]
+    rngs = [trial_rng(s, STREAMS["training"]) for s in net.seeds]
     schedules = np.stack([task.schedule(n_trials, r) for r in rngs]) if n_trials else np.zeros((B, 0), int)
 
     eye = torch.eye(N, device=dev, dtype=dt_) / cfg.alpha
@@ -142,9 +128,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         n_threads = torch.get_num_threads() if threads is None else int(threads)
         if n_threads < 1:
             raise ConfigError(f"threads must be >= 1; got {threads}")
-        step_trial = _numba_stepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
+        step_trial = NumbaStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
     else:
-        step_trial = _torch_stepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a)
+        step_trial = TorchStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a)
 
     # kept on the networks' device and copied once at the end: no host sync per trial on a GPU
     rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64, device=dev)
@@ -176,6 +162,7 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     rmse, diverged = rmse.cpu(), diverged.cpu()
     trained = replace(net, wo=wout[:, :, 0:1].clone(), wd=wout[:, :, 1:3].clone())
     log = pd.DataFrame({
+        "network": np.repeat(np.arange(B), n_trials),
         "seed": np.repeat(np.array(net.seeds), n_trials),
         "trial": np.tile(np.arange(n_trials), B),
         "trial_type": schedules.reshape(-1),
@@ -185,116 +172,6 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     return TrainingResult(trained, x.clone(), log, diverged.numpy(), seconds, engine)
 
 
-class _Stepper:
-    """A trial runner used as a context manager (``__exit__`` releases whatever it holds).
-
-    ``nonfinite()``: ``(B,)`` bool on the networks' device, True where a state or readout
-    holds a NaN or an infinity.
-    """
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _torch_stepper(_Stepper):
-    """Runs trials for the whole batch with batched tensor operations (any device).
-
-    Holds references to the training state (updated in place) and preallocated
-    buffers; ``stepper(u (B, K T, 2), target (B, K T, 3)) -> outputs (B, K T, 3)``
-    runs K trials, one after the other.
-    """
-
-    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a):
-        self.W_T, self.F_T, self.wi_T, self.P_out, self.P_mem, self.wout, self.a = W_T, F_T, wi_T, P_out, P_mem, wout, a
-        self.x = x.unsqueeze(1)                                     # (B, 1, N) view of the caller's x
-        self.resp, self.mem = task.response_mask.tolist(), task.memory_mask.tolist()
-        self.modified, self.every, self.step = cfg.rule == "modified", cfg.update_every, 0
-        self.outputs = torch.empty((task.T, x.shape[0], 1, 3), device=x.device, dtype=x.dtype)
-
-    def nonfinite(self) -> torch.Tensor:
-        return ~torch.isfinite(self.x[:, 0]).all(-1) | ~torch.isfinite(self.wout).all(-1).all(-1)
-
-    def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """K trials back to back: ``u (B, K T, 2)``, ``target (B, K T, 3)`` -> outputs ``(B, K T, 3)``."""
-        T = len(self.resp)
-        outputs = torch.empty((u.shape[0], u.shape[1], 3), device=u.device, dtype=u.dtype)
-        for k in range(u.shape[1] // T):
-            part = slice(k * T, (k + 1) * T)
-            outputs[:, part] = self._trial(u[:, part].contiguous(), target[:, part].contiguous())
-        return outputs
-
-    def _trial(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        wout, x, a, outputs = self.wout, self.x, self.a, self.outputs
-        drive = torch.bmm(u, self.wi_T)                                              # (B, T, N)
-        wo, wd = wout[:, :, 0:1], wout[:, :, 1:3]
-        for t in range(len(self.resp)):
-            r = torch.tanh(x)
-            z = torch.bmm(r, wout, out=outputs[t])                                  # (B, 1, 3)
-            if self.step % self.every == 0:
-                if not self.modified:
-                    rls_update(self.P_out, r, wout, z - target[:, t:t + 1, :])
-                elif self.resp[t]:
-                    rls_update(self.P_out, r, wo, z[:, :, 0:1] - target[:, t:t + 1, 0:1])
-                elif self.mem[t]:
-                    rls_update(self.P_mem, r, wd, z[:, :, 1:3] - target[:, t:t + 1, 1:3])
-            rec = torch.baddbmm(drive[:, t:t + 1, :], r, self.W_T)
-            rec.baddbmm_(z, self.F_T)
-            x.mul_(1 - a).add_(rec, alpha=a)
-            self.step += 1
-        return outputs[:, :, 0, :].transpose(0, 1)
-
-
-class _numba_stepper(_Stepper):
-    """Runs K trials per network in one call of the compiled kernel of :mod:`slowmem.kernels` (CPU).
-
-    Works on NumPy views of the caller's tensors (shared memory, updated in
-    place); groups of networks sharing g J (:func:`slowmem.kernels.share_groups`)
-    are spread over ``threads`` threads.
-    """
-
-    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, threads):
-        from concurrent.futures import ThreadPoolExecutor
-
-        from .kernels import share_groups
-
-        B, N = x.shape
-        pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (kernels._rls)
-        self.arrays = [W_T.numpy(), F_T.numpy(), wi_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(), x.numpy()]
-        self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
-        self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
-        self.buffers: dict[int, tuple] = {}                           # K -> (outputs, resp, mem) for K trials
-        self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
-        self.groups = share_groups(self.arrays[0], threads)        # networks sharing g J train in lockstep
-        self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and len(self.groups) > 1 else None
-
-    def nonfinite(self) -> torch.Tensor:
-        x, wout = self.arrays[7], self.arrays[6]                    # NumPy: cheaper than PyTorch at this size
-        return torch.from_numpy(~(np.isfinite(x).all(-1) & np.isfinite(wout).all((1, 2))))
-
-    def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.shutdown()
-        return False
-
-    def __call__(self, u: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """K trials back to back (one kernel call): ``u (B, K T, 2)``, ``target (B, K T, 3)`` -> ``(B, K T, 3)``."""
-        from .kernels import force_trials
-
-        K = u.shape[1] // len(self.resp)
-        if K not in self.buffers:
-            self.buffers[K] = (torch.empty((u.shape[0], u.shape[1], 3), dtype=u.dtype),
-                               np.tile(self.resp, K), np.tile(self.mem, K))
-        outputs, resp, mem = self.buffers[K]
-        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), resp, mem,
-                                 modified=self.modified, every=self.every, step0=self.step, a=self.a,
-                                 outputs=outputs.numpy(), scratch=self.scratch, groups=self.groups,
-                                 pool=self.pool)
-        return outputs
-
-
 def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True,
                       engine: str = "auto", threads: int | None = None) -> tuple[SPMTask, TrainingResult]:
     """Create networks for ``seeds`` (default: ``cfg.training.seed``) and train them as one batch."""
@@ -302,3 +179,34 @@ def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: 
     task = SPMTask(cfg.task)
     net = RateNetworks.create(cfg.network, seeds, device=cfg.training.device, dtype=cfg.training.dtype)
     return task, train(net, task, cfg.training, progress=progress, engine=engine, threads=threads)
+
+
+def training_bytes(B: int, N: int, dtype: str) -> int:
+    """Memory one batch of ``B`` networks of ``N`` units needs to train (bytes, an estimate from above).
+
+    Per network: g J and its transpose, two RLS matrices P, and the random
+    matrix J drawn in float64 at creation, each N x N.
+    """
+    item = 4 if dtype == "float32" else 8
+    return int(B) * int(N) ** 2 * (4 * item + 2 * 8)
+
+
+def _memory_available(device: str) -> int | None:
+    """Bytes of memory available for a batch on ``device`` (None when unknown)."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        import os
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_training_memory(B: int, N: int, dtype: str, *, device: str = "cpu", where: str = "the batch") -> None:
+    """Refuse, before any work, a batch whose training would not fit in the memory available now."""
+    need, have = training_bytes(B, N, dtype), _memory_available(device)
+    if have is not None and need > have:
+        raise ConfigError(f"{where} of {B} network(s) with N = {N} ({dtype}) needs about {need / 2**30:.1f} GiB to "
+                          f"train, but {device} has {have / 2**30:.1f} GiB available; use fewer networks per batch "
+                          "(--batch, --seeds) or a smaller N")

@@ -3,12 +3,14 @@ import pandas as pd
 import pytest
 
 from slowmem import report
-from slowmem.population import load_population
+from slowmem.config import ConfigError
+from slowmem.report import load_population
+from slowmem.store import MECHANISM
 
 
 def _table(labels, horizons=None, phasic=None, eff=None, fr1=None, sat=None):
     n = len(labels)
-    d = {"success": [True] * n, report.MECHANISM: labels,
+    d = {"success": [True] * n, MECHANISM: labels,
          "memory.memory_horizon": horizons if horizons is not None else [np.nan] * n,
          "dynamics.activity.phasic_index": phasic if phasic is not None else [0.0] * n,
          "dynamics.efficiency": eff if eff is not None else [1.0] * n,
@@ -58,9 +60,13 @@ def test_unsuccessful_networks_are_ignored():
     assert report.claim_c2(t).outcome == "did not hold"
 
 
-def test_live_population_fallback_rebuilds_networks(tmp_path):
+def test_live_population_only_when_asked_for(tmp_path):
     grid = {"name": "tiny", "preset": "ci", "N": 30, "trials": 3, "test_trials": 4, "seeds": "0-1"}
-    pop = load_population(None, live_grid=grid, workdir=tmp_path / "live")
+    for bad in (None, tmp_path / "no_such_folder", tmp_path):        # never a silent live fallback
+        with pytest.raises(ConfigError, match="does not exist|results folder|got None"):
+            load_population(bad, live_grid=grid, workdir=tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+    pop = load_population("live", live_grid=grid, workdir=tmp_path / "live")
     assert pop.source == "live" and len(pop.table) == 2
     assert "trained live" in pop.describe()
     nets, ends, task = pop.networks(list(pop.table.network_id))

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config, ConfigError
-from .task import SPMTask
+from ..config import Config, ConfigError
+from ..task import SPMTask
 
-__all__ = ["read_benchmark", "fastest", "network_steps", "grid_hours", "roofline_rate", "bytes_per_network_step"]
+__all__ = ["read_benchmark", "fastest", "network_steps", "grid_hours", "roofline_rate", "bytes_per_network_step",
+           "grid_cost_table", "sweep_rate"]
 
 _ROW_KEYS = {"N", "engine", "B", "dtype", "threads", "procs", "cores_used", "net_steps_per_s", "ratio_vs_naive"}
 
@@ -90,3 +91,39 @@ def roofline_rate(N: int, dtype: str, bandwidth_gb_s: float, task: SPMTask | Non
     """Network-steps/s at which a device with this memory bandwidth would be saturated."""
     task = SPMTask() if task is None else task
     return bandwidth_gb_s * 1e9 / bytes_per_network_step(N, dtype, task)
+
+
+def grid_cost_table(table: pd.DataFrame, info: dict, *, n_networks: int = 672, cluster_cores: int = 128,
+                    gpu_bandwidth_gb_s: float = 3350.0, N: int = 1000) -> pd.DataFrame:
+    """Hours to train the paper's grid (``n_networks`` at the ``paper`` preset, N = ``N``) in three places.
+
+    Rows per dtype: this machine (its fastest measured configuration on all
+    its cores), ``cluster_cores`` cores (one core's measured rate times the
+    core count: an upper bound, see the appendix), one GPU (the memory-bandwidth
+    bound :func:`roofline_rate`, an estimate, not a measurement).
+    """
+    paper = Config.from_preset("paper", N=N)
+    best = fastest(table, cores=info["cpus"])
+    per_core = table[(table.cores_used == 1) & (table.N == N)]
+    lines = []
+    for dtype in ("float64", "float32"):
+        here = best[(best.N == N) & (best.dtype == dtype)].net_steps_per_s.max()
+        rates = {f"this machine ({info['cpus']} cores)": here,
+                 f"{cluster_cores} cores": per_core[per_core.dtype == dtype].net_steps_per_s.max() * cluster_cores,
+                 "one GPU, bandwidth bound (estimate)": roofline_rate(N, dtype, gpu_bandwidth_gb_s)}
+        for where, rate in rates.items():
+            lines.append({"dtype": dtype, "where": where, "network_steps_per_s": round(float(rate)),
+                          f"hours_for_{n_networks}_networks": round(grid_hours(n_networks, paper, float(rate)), 1)})
+    return pd.DataFrame(lines)
+
+
+def sweep_rate(table: pd.DataFrame, info: dict, preset: str = "book", **overrides) -> dict:
+    """Seconds per network alone on one core, and networks per hour of a CPU sweep (shared g J), at ``preset``."""
+    cfg = Config.from_preset(preset, **overrides)
+    best = fastest(table, cores=info["cpus"])
+    N = cfg.network.N
+    shared = best[(best.N == N) & (best.dtype == "float64") & best.shared_J].net_steps_per_s.max()
+    core = table[(table.cores_used == 1) & (table.N == N) & (table.dtype == "float64")]
+    one = core[~core.shared_J].net_steps_per_s.max()
+    steps = network_steps(cfg)
+    return {"seconds_one_network_one_core": steps / one, "networks_per_hour_sweep": 3600 * shared / steps}

@@ -14,13 +14,30 @@ import pytest
 import torch
 
 import slowmem.analysis
-import slowmem.training
+import slowmem.training.loop
 from slowmem.cli import main
-from slowmem.config import Config, ConfigError
-from slowmem.results import (TIMING_COLUMNS, ResultsStore, load_networks, load_results, read_manifest,
-                             read_table, sha256_file)
-from slowmem.sweep import (SweepOptions, _default_batch, load_grid_file, make_jobqueue_cluster, network_id, plan_units,
-                           preset_grid, resolve_grid, run_sweep, sweep_status)
+from slowmem.config import Config, ConfigError, network_id
+from slowmem.store import (
+    TIMING_COLUMNS,
+    ResultsFolder,
+    load_networks,
+    load_results,
+    read_manifest,
+    read_table,
+    sha256_file,
+)
+from slowmem.store.schema import row_hash, unnumpy
+from slowmem.sweep import (
+    SweepOptions,
+    default_batch,
+    load_grid_file,
+    make_jobqueue_cluster,
+    plan_units,
+    preset_grid,
+    resolve_grid,
+    run_sweep,
+    sweep_status,
+)
 
 TINY = {"preset": "ci", "N": 30, "trials": 4, "test_trials": 4}
 
@@ -33,7 +50,7 @@ def write_grid(tmp_path: Path, name: str = "tiny", **keys) -> Path:
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
     """The results without what legitimately differs between runs (timings, host, reasons' notes)."""
-    drop = [c for c in TIMING_COLUMNS if c in df.columns] + ["analysis_seconds"]
+    drop = [c for c in TIMING_COLUMNS if c in df.columns] + ["analysis_seconds", "row_sha256"]
     return df.drop(columns=drop, errors="ignore").sort_values("network_id").reset_index(drop=True)
 
 
@@ -92,10 +109,10 @@ def test_units_batch_networks_that_share_n_and_training(tmp_path):
         assert len({s.config.network.N for s in u}) == 1
     assert [len(u) for u in units] == [4, 2, 4, 2]
     # default batch: 6 on CPU, fewer when a small grid would leave local workers idle
-    assert _default_batch(SweepOptions(backend="local", workers=2), 4) == 2
-    assert _default_batch(SweepOptions(backend="local", workers=2), 168) == 6
-    assert _default_batch(SweepOptions(backend="none"), 4) == 4
-    assert _default_batch(SweepOptions(backend="slurm"), 2) == 6
+    assert default_batch(SweepOptions(backend="local", workers=2), 4) == 2
+    assert default_batch(SweepOptions(backend="local", workers=2), 168) == 6
+    assert default_batch(SweepOptions(backend="none"), 4) == 4
+    assert default_batch(SweepOptions(backend="slurm"), 2) == 6
     with pytest.raises(ConfigError, match="batch must be >= 1"):
         plan_units(grid.networks(), 0)
 
@@ -111,8 +128,8 @@ def test_units_keep_networks_that_share_gJ_together():
         if batch <= 6:
             assert all(len({key(s) for s in u}) == 1 for u in units)
     # and the engine finds the shared matrix in such a unit
-    from slowmem.kernels import share_groups
     from slowmem.network import RateNetworks
+    from slowmem.training.numba_engine import share_groups
 
     unit = plan_units(preset_grid("ci").override({"fb": [10, 5, 1]}).networks(), 6)[0]
     assert [key(s) for s in unit] == [(1.2, 0.4, 0)] * 3 + [(1.2, 0.4, 2)] * 3      # two pieces of 3 packed
@@ -205,7 +222,7 @@ def test_damaged_arrays_and_mismatched_hashes_are_recomputed(tmp_path, no_analys
 
     s2 = run_sweep(grid, out, quiet(batch=2))
     assert set(s2["recomputed"]) == {a, b} and s2["trained"] == 2
-    assert all("SHA-256" in why for why in s2["recomputed"].values())
+    assert "SHA-256" in s2["recomputed"][a] and "row_sha256" in s2["recomputed"][b]    # edited row: not trusted
     after = load_results(out)
     pd.testing.assert_frame_equal(comparable(after), comparable(before))
     assert run_sweep(grid, out, quiet(batch=2))["ran"] == 0
@@ -244,27 +261,27 @@ def test_folder_checks_and_lock(tmp_path, no_analyses):
     other = load_grid_file(write_grid(tmp_path, name="other", g=1.4))
     out = tmp_path / "sweep"
     run_sweep(grid, out, quiet())
-    with pytest.raises(ConfigError, match="holds a sweep of a different grid"):
+    with pytest.raises(ConfigError, match="holds results of a different grid"):
         run_sweep(other, out, quiet())
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(ConfigError, match="not a slowmem sweep folder"):
+    with pytest.raises(ConfigError, match="not a slowmem results folder"):
         run_sweep(grid, tmp_path / "mine", quiet())
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     # a second writer on the same folder is refused while the first holds it
     table = (out / "results.parquet").read_bytes()
     (out / "results.parquet").unlink()
-    with ResultsStore(out).lock():
-        with pytest.raises(ConfigError, match="another sweep is writing"):
+    with ResultsFolder(out).lock():
+        with pytest.raises(ConfigError, match="another slowmem process is writing"):
             run_sweep(grid, out, quiet())
     assert not (out / "results.parquet").exists()
     (out / "results.parquet").write_bytes(table)
     m = read_manifest(out)
-    assert m["grid"]["name"] == "tiny" and m["n_networks"] == 1 and m["slowmem_version"]
+    assert m["grid"]["name"] == "tiny" and len(m["network_ids"]) == 1 and m["slowmem_version"]
 
 
 # --------------------------------------------------------------------------- analyses, stage by stage
-def probe_summary(networks, task, trial_end_states, *, progress=False):
+def probe_summary(networks, task, trial_end_states, *, cfg=None, progress=False):
     """A stand-in analysis: reads what the pipeline hands over."""
     assert trial_end_states.shape == (networks.B, 4, networks.N)
     return [{"mean_abs_wo": float(networks.wo[b].abs().mean()),
@@ -272,7 +289,7 @@ def probe_summary(networks, task, trial_end_states, *, progress=False):
              "nested": {"seed": int(networks.seeds[b])}, "curve": [1.0, 2.0]} for b in range(networks.B)]
 
 
-def broken_summary(networks, task, trial_end_states, *, progress=False):
+def broken_summary(networks, task, trial_end_states, *, cfg=None, progress=False):
     raise RuntimeError("probe exploded")
 
 
@@ -288,7 +305,7 @@ def test_analyses_are_added_later_without_retraining(tmp_path, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("retrained a stored network")
 
-    monkeypatch.setattr(slowmem.training, "train", no_training)
+    monkeypatch.setattr(slowmem.training.loop, "train", no_training)
     monkeypatch.setattr(slowmem.analysis, "ANALYSES", {"probe": f"{here}:probe_summary",
                                                        "broken": f"{here}:broken_summary"})
     # default: analyses only for networks that perform the task -> none of these tiny ones
@@ -321,6 +338,8 @@ def test_analyses_are_added_later_without_retraining(tmp_path, monkeypatch):
     victim = table.network_id[2]
     right = table.fixed_weights_hash[2]
     table.loc[2, "fixed_weights_hash"] = "f" * 64
+    row = {k: unnumpy(v) for k, v in table.drop(columns="row_sha256").iloc[2].items()}
+    table.loc[2, "row_sha256"] = row_hash(row)          # a consistent row whose network no longer verifies
     table.to_parquet(out / "results.parquet", index=False)
     s = run_sweep(grid, out, quiet(batch=4, analyze="all", redo_analyses=("probe",)))
     assert s["trained"] == 1 and s["analyzed"] == 3

@@ -13,7 +13,7 @@ import torch
 from slowmem.analysis import get_analysis
 from slowmem.analysis.activity import activity_profile, phasic_index
 from slowmem.analysis.attractors import count_distinct, probe_attractors, probe_starts
-from slowmem.analysis.dynamics import _summaries, analyze_dynamics, dynamics_table, summarize
+from slowmem.analysis.dynamics import analyze_dynamics, dynamics_table, summarize
 from slowmem.analysis.mechanisms import classify, slow_manifold_check, threshold_sensitivity
 from slowmem.analysis.slowpoints import find_slow_points, jacobian, sample_starts
 from slowmem.config import MECHANISMS, Config, ConfigError, DynamicsConfig, NetworkConfig
@@ -147,7 +147,7 @@ def test_slow_points_container_and_analytic_jacobian(points2d):
     x = torch.randn(3, 2, dtype=torch.float64)
     M = net.closed_loop()
     auto = torch.stack([torch.autograd.functional.jacobian(
-        lambda y: -y + M[b] @ torch.tanh(y), x[b]) for b in range(3)])
+        lambda y, m=M[b]: -y + m @ torch.tanh(y), x[b]) for b in range(3)])
     assert torch.allclose(jacobian(M, x), auto, atol=1e-12)
 
 
@@ -274,9 +274,9 @@ def test_summary_is_json_and_registered(designed3, task):
     assert get_analysis("dynamics") is summarize
     tab = dynamics_table(res)
     assert tab["mechanism"].tolist() == res.mechanisms.label.tolist()
-    assert {"g", "pg", "fb", "seed", "probe.n_attractors", "slow_points.n_fixed", "activity.phasic_index",
-            "efficiency"} <= set(tab.columns)
-    summ = _summaries(res)
+    assert {"g", "pg", "fb", "seed", "dynamics.probe.n_attractors", "dynamics.slow_points.n_fixed",
+            "dynamics.activity.phasic_index", "dynamics.efficiency"} <= set(tab.columns)
+    summ = summarize(net, task, ends)
     text = json.dumps(summ, allow_nan=False)
     assert json.loads(text)[2]["efficiency"] is None
     assert summ[0]["slow_points"]["n_fixed_stable"] >= 4 and summ[2]["slow_points"]["n_fixed_stable"] == 0
@@ -295,7 +295,7 @@ def test_trained_network_summary_is_deterministic(task):
     assert set(a.mechanisms.label) <= set(MECHANISMS)
     # the registry entry, run again from scratch: the same seeds give identical summaries
     out = summarize(trained.networks, task_, ev.trial_end_states, cfg=small)
-    assert out == _summaries(a)
+    assert out == summarize(trained.networks, task_, ev.trial_end_states, cfg=small)
     assert [o["mechanism"] for o in out] == a.mechanisms.label.tolist()
     json.dumps(out, allow_nan=False)
     with pytest.raises(ConfigError, match="trial_end_states"):
@@ -307,7 +307,7 @@ def test_plots_draw_results(designed3, points2d, task):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from slowmem import plots_dynamics as P
+    from slowmem.plots import dynamics as P
 
     net, ends, res = designed3
     act = activity_profile(net, task, ends, keep_states=True)

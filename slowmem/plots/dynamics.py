@@ -7,7 +7,7 @@ principal components.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,18 +15,17 @@ import torch
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
-from .analysis.activity import ActivityProfile
-from .analysis.attractors import AttractorProbe
-from .analysis.slowpoints import SlowPoints
-from .config import MECHANISMS, ConfigError
-from .task import SPMTask
+from ..analysis.activity import ActivityProfile
+from ..analysis.attractors import AttractorProbe
+from ..analysis.slowpoints import SlowPoints
+from ..config import MECHANISMS, ConfigError
+from ..task import SPMTask
+from .style import CENTRE_COLORS, MECHANISM_COLORS, check_frame, group_color, shade_periods
 
 __all__ = ["MECHANISM_COLORS", "CENTRE_COLORS", "pca_trajectories", "eigenvalue_spectra", "autonomous_traces",
            "mechanism_counts", "mechanism_heatmap", "saturation_profile", "by_mechanism"]
 
-MECHANISM_COLORS = dict(zip(MECHANISMS, ("#1b9e77", "#7570b3", "#d95f02", "#999999")))
 #: Colours of the probe's start centres: trial types (0,0), (0,1), (1,0), (1,1), then the origin.
-CENTRE_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#666666")
 
 
 def _np(x) -> np.ndarray:
@@ -146,16 +145,10 @@ def autonomous_traces(probe: AttractorProbe, *, network: int = 0, task: SPMTask 
     return fig
 
 
-def _check_frame(df: pd.DataFrame, cols: Sequence[str]) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ConfigError(f"the table needs columns {list(cols)}; missing {missing}")
-
-
 def mechanism_counts(df: pd.DataFrame, *, by: Sequence[str] = ("g", "pg", "fb"),
                      column: str = "mechanism") -> Figure:
     """Stacked bars: networks of each mechanism per level of each of ``by`` (one panel each, plus the total)."""
-    _check_frame(df, [column, *by])
+    check_frame(df, [column, *by])
     fig, axes = plt.subplots(1, len(by) + 1, figsize=(3.2 * (len(by) + 1), 3.2), constrained_layout=True,
                              squeeze=False)
     panels = [(None, axes[0, 0])] + [(b, axes[0, i + 1]) for i, b in enumerate(by)]
@@ -181,7 +174,7 @@ def mechanism_heatmap(df: pd.DataFrame, *, mechanism: str = "slow manifold", x: 
     """Fraction of networks of ``mechanism`` in each (``x``, ``y``) cell (pooled over other settings)."""
     if mechanism not in MECHANISMS:
         raise ConfigError(f"mechanism must be one of {', '.join(map(repr, MECHANISMS))}; got {mechanism!r}")
-    _check_frame(df, [column, x, y])
+    check_frame(df, [column, x, y])
     frac = df.assign(_hit=(df[column] == mechanism).astype(float)).pivot_table(
         index=y, columns=x, values="_hit", aggfunc="mean")
     n = df.pivot_table(index=y, columns=x, values=column, aggfunc="count").reindex_like(frac)
@@ -204,20 +197,20 @@ def mechanism_heatmap(df: pd.DataFrame, *, mechanism: str = "slow manifold", x: 
 def saturation_profile(activity: ActivityProfile, task: SPMTask, *, networks: Sequence[int] | None = None,
                        labels: Sequence[str] | None = None) -> Figure:
     """Fraction of saturated units over a test trial (mean over the 16 trials), one line per network."""
-    from .plots import _shade_periods
-
     B = activity.saturated_fraction.shape[1]
     nets = range(B) if networks is None else networks
     t = np.arange(activity.saturated_fraction.shape[0]) * task.dt
     fig, ax = plt.subplots(figsize=(7, 3), constrained_layout=True)
-    _shade_periods(ax, task)
+    shade_periods(ax, task)
     for i, b in enumerate(nets):
         name = labels[i] if labels is not None else (f"seed {int(activity.seeds[b])}, "
                                                      f"phasic index {activity.phasic_index[b]:.2f}")
-        ax.plot(t, activity.saturated_fraction[:, b].mean(-1), lw=1, label=name)
+        ax.plot(t, activity.saturated_fraction[:, b].mean(-1), lw=1.5, label=name,
+                color=group_color(labels[i] if labels is not None else None, i))
     ax.set_xlabel("time in trial (tau)")
     ax.set_ylabel(f"fraction |r| > {activity.saturation:g}")
-    ax.set_ylim(0, None)
+    top = float(activity.saturated_fraction.mean(-1).max()) if activity.saturated_fraction.size else 1.0
+    ax.set_ylim(-0.04 * max(top, 0.05), None)       # a network with no saturated unit stays visible
     ax.legend(fontsize=7)
     return fig
 
@@ -225,7 +218,7 @@ def saturation_profile(activity: ActivityProfile, task: SPMTask, *, networks: Se
 def by_mechanism(df: pd.DataFrame, value: str, *, column: str = "mechanism", ylabel: str | None = None,
                  ax=None) -> Figure:
     """One value per network (e.g. phasic index, efficiency) as points per mechanism, with medians."""
-    _check_frame(df, [column, value])
+    check_frame(df, [column, value])
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
     else:

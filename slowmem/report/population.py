@@ -1,25 +1,32 @@
 """The population of trained networks a chapter reports on: stored sweep results, or a live one.
 
-The book's population chapters (*Four mechanisms*, *Forgetting*, *Robustness*,
-the reproduction report) read a sweep results folder (:mod:`slowmem.results`)
-committed under ``book/data/``. When that folder is absent (or a reader points
-a chapter elsewhere) they make a small population live, with the same sweep
-pipeline in this process, and say so. Either way the chapter gets a
-:class:`Population`: the per-network table plus the trained networks on demand.
+The book's population chapters (*Fixed points*, *Four mechanisms*,
+*Forgetting*, *Robustness*, the reproduction report) read a results folder
+(:mod:`slowmem.store`) committed under ``book/data/``. A reader may point a
+chapter at another folder; a folder that does not exist is an error. Only when
+asked for (``population="live"``) do they train a small population live, with
+the same sweep pipeline in this process, and say so. Either way the chapter
+gets a :class:`Population`: the per-network table, its exemplars, and the
+trained networks on demand.
 """
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from .config import ConfigError
+from ..config import MECHANISMS, ConfigError
+from ..store import MECHANISM
 
-__all__ = ["Population", "load_population", "LIVE_GRID"]
+__all__ = ["Population", "load_population", "LIVE_GRID", "LIVE"]
+
+#: The value of a chapter's ``population`` parameter that asks for a live population.
+LIVE = "live"
 
 _BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 
@@ -33,9 +40,10 @@ class Population:
     """A table of networks (one row each) and where it came from.
 
     Attributes:
-        table: :func:`slowmem.results.load_results` of the folder: config
-            columns, ``seed``, ``network_id``, ``success``, accuracies and the
-            flattened analysis summaries (``dynamics.*``, ``memory.*``).
+        table: :func:`slowmem.store.load_results` of the folder: config
+            columns, ``seed``, ``network_id``, ``success``, accuracies, the
+            flattened analysis summaries (``dynamics.*``, ``memory.*``) and
+            the mechanism label ``mechanism``.
         path: the results folder.
         source: ``stored`` (read from disk) or ``live`` (made just now).
         manifest: the folder's manifest (grid, command, version).
@@ -68,10 +76,22 @@ class Population:
                 f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
         return textwrap.fill(text, width=width, break_on_hyphens=False, break_long_words=False)
 
+    def exemplars(self, by: str = MECHANISM, rank: str = "replay_accuracy") -> pd.DataFrame:
+        """One network per value of ``by`` (default: per mechanism, in the taxonomy's order): the one that
+        performs the task best by ``rank`` (ties: grid order). The chapters' example networks."""
+        ok = self.successful
+        if by not in ok.columns:
+            raise ConfigError(f"the population has no column {by!r}; have {list(ok.columns)[:20]}...")
+        ok = ok[ok[by].notna()]
+        best = ok.sort_values(rank, ascending=False, kind="stable").groupby(by, sort=False).head(1)
+        if by == MECHANISM:
+            best = best.set_index(by).reindex([m for m in MECHANISMS if m in set(best[by])]).reset_index()
+        return best.reset_index(drop=True)
+
     def networks(self, network_ids: Sequence[str], device: str = "cpu"):
-        """``(networks, trial_end_states (B, 4, N), task)`` rebuilt from the folder (hash-checked)."""
-        from .results import load_networks
-        from .task import SPMTask
+        """``(networks, trial_end_states (B, 4, N), task)`` rebuilt from the folder (verified)."""
+        from ..store import load_networks
+        from ..task import SPMTask
 
         nets, ends, cfgs = load_networks(self.path, list(network_ids), device=device)
         return nets, ends, SPMTask(cfgs[0].task)
@@ -94,7 +114,7 @@ class Population:
         Each table has a ``network_id`` column plus ``meta_columns`` (e.g. the
         mechanism label, g, pg, fb) taken from :attr:`table`.
         """
-        from .analysis.memory import frames_from_summaries
+        from ..analysis.memory import frames_from_summaries
 
         rows = self.successful
         sums = self.analysis_summaries("memory", rows)
@@ -105,30 +125,36 @@ class Population:
                                      key="network_id")
 
 
-def load_population(path: str | Path | None, *, live_grid: Mapping[str, Any] | None = None,
+def load_population(path: str | Path, *, live_grid: Mapping[str, Any] | None = None,
                     workdir: str | Path | None = None, progress: bool = False) -> Population:
-    """The stored population at ``path``, or -- when ``path`` is None or holds no results -- a live one.
+    """The stored population at ``path``, or -- only when ``path`` is ``"live"`` -- a small one trained now.
 
     Args:
-        path: a sweep results folder (``slowmem sweep run --out``). A relative
-            path that does not exist is also looked up in the book's folder of
-            a source checkout, so chapters find their data whether papermill
-            runs them from the repository root or from ``book/``.
-        live_grid: grid mapping for the live fallback (default :data:`LIVE_GRID`).
-        workdir: where the live population is written (default: a temporary folder).
+        path: a results folder (``slowmem sweep run --out``). A relative path
+            that does not exist is also looked up in the book's folder of a
+            source checkout, so chapters find their data whether papermill runs
+            them from the repository root or from ``book/``. A path that is not a
+            results folder is an error (nothing is trained in its place).
+        live_grid: grid mapping for ``"live"`` (default :data:`LIVE_GRID`).
+        workdir: where the live population is written (default: a new temporary folder).
     """
-    from .results import load_results, read_manifest
+    from ..store import load_results, read_manifest
 
-    if path is not None:
+    if path is None or str(path) != LIVE:
+        if path is None:
+            raise ConfigError(f"population must be a results folder or {LIVE!r}; got None")
         p = Path(path)
         if not p.is_absolute() and not p.exists() and (_BOOK_DIR / p).exists():
             p = _BOOK_DIR / p        # a chapter run from the repository root (papermill book/...)
-        if (p / "results.parquet").exists():
-            return Population(load_results(p), p, "stored", read_manifest(p))
-    from .sweep import SweepOptions, grid_from_mapping, run_sweep
+        if not p.is_dir():
+            raise ConfigError(f"population {str(path)!r} does not exist; give a results folder (e.g. "
+                              f"data/book_grid) or {LIVE!r} to train a small population now")
+        read_manifest(p)             # ConfigError naming the file when it is not a results folder
+        return Population(load_results(p), p, "stored", read_manifest(p))
+    from ..sweep import SweepOptions, grid_from_mapping, run_sweep
 
     grid = grid_from_mapping(dict(live_grid or LIVE_GRID), source="live population", name="live")
-    out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="slowmem-live-"))
+    out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="slowmem-live-")) / "population"
     run_sweep(grid, out, SweepOptions(backend="none", progress=progress,
-                                      command="slowmem.population.load_population (live fallback)"))
+                                      command="slowmem.report.load_population('live')"))
     return Population(load_results(out), out, "live", read_manifest(out))

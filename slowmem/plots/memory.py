@@ -15,8 +15,9 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .analysis.memory import bootstrap_band
-from .config import ConfigError
+from ..analysis.memory import bootstrap_band
+from ..config import ConfigError
+from .style import group_color
 
 __all__ = ["memory_drift", "forgetting_curves", "memory_horizons", "failure_vs_noise", "failure_vs_interruption",
            "failure_types"]
@@ -40,7 +41,7 @@ def _band_plot(ax, frame: pd.DataFrame, x: str, y: str, by: str | None, n_boot: 
                individual: bool) -> None:
     unit = "network_id" if "network_id" in frame.columns else "seed"
     for j, (name, g) in enumerate(_groups(frame, by)):
-        color = f"C{j}"
+        color = group_color(name, j)
         if individual:
             for _, one in g.groupby(unit):
                 one = one.sort_values(x)
@@ -93,9 +94,10 @@ def memory_horizons(horizons: pd.DataFrame, by: str | None = None, *, bins: int 
         v = g.memory_horizon.to_numpy(dtype=float)
         counts, _ = np.histogram(v[np.isfinite(v)], bins=edges)
         never = float((~np.isfinite(v)).sum())
-        ax.bar(edges[:-1], counts, width=width, align="edge", bottom=bottom_hist, color=f"C{j}",
+        ax.bar(edges[:-1], counts, width=width, align="edge", bottom=bottom_hist, color=group_color(name, j),
                label=f"{name} (n={len(g)})")
-        ax.bar([never_x], [never], width=width, bottom=bottom_never, color=f"C{j}", hatch="//", edgecolor="w")
+        ax.bar([never_x], [never], width=width, bottom=bottom_never, color=group_color(name, j), hatch="//",
+               edgecolor="w")
         bottom_hist += counts
         bottom_never += never
     ticks = list(np.linspace(0, edges[-1], 5))

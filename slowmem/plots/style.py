@@ -1,0 +1,58 @@
+"""The one visual style of the book: colours per mechanism, period and class, figure settings.
+
+Every figure of :mod:`slowmem.plots` takes its colours from here, so a
+mechanism has the same colour in every chapter (:data:`MECHANISM_COLORS`),
+and :func:`use` sets the figure defaults (resolution, font sizes) once.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib as mpl
+import pandas as pd
+
+from ..config import MECHANISMS, PERIODS, ConfigError
+
+__all__ = ["MECHANISM_COLORS", "PERIOD_COLORS", "CLASS_COLORS", "CENTRE_COLORS", "shade_periods", "check_frame",
+           "group_color", "use", "DPI"]
+
+#: One colour per mechanism of the taxonomy, everywhere in the book (colour-blind safe, Okabe-Ito).
+MECHANISM_COLORS = dict(zip(MECHANISMS, ("#0072B2", "#D55E00", "#009E73", "#999999")))
+#: Background shading of the trial periods.
+PERIOD_COLORS = {"stim1": "#fde0c5", "delay1": "#e0ecf4", "stim2": "#fde0c5", "delay2": "#e0ecf4",
+                 "response": "#d9f0d3"}
+#: The two digit classes (first, second).
+CLASS_COLORS = ("#1b9e77", "#d95f02")
+#: The centres of the attractor probe's starts: trial types 0..3, then the origin.
+CENTRE_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#666666")
+#: Resolution of raster figures (the book embeds PNGs at this many dots per inch).
+DPI = 150
+
+
+def use() -> None:
+    """Set the figure defaults of the book (called when :mod:`slowmem.plots` is imported)."""
+    mpl.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 10, "axes.titlesize": 10,
+                         "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False})
+
+
+def group_color(name: Any, j: int) -> str:
+    """The colour of group ``name`` (the ``j``-th group): its mechanism colour if it is a mechanism."""
+    return MECHANISM_COLORS.get(name, f"C{j}") if isinstance(name, str) else f"C{j}"
+
+
+def shade_periods(ax, task, offset: float = 0.0, label: bool = True) -> None:
+    """Shade the periods of one trial of ``task`` on ``ax`` (time in tau, starting at ``offset``)."""
+    for p in PERIODS:
+        w = task.windows[p]
+        a, b = offset + w.start * task.dt, offset + w.stop * task.dt
+        ax.axvspan(a, b, color=PERIOD_COLORS[p], zorder=0, lw=0)
+        if label:
+            ax.text((a + b) / 2, 1.0, p, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
+
+
+def check_frame(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    """ConfigError unless ``df`` has every column of ``cols``."""
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ConfigError(f"the table needs columns {list(cols)}; missing {missing}")
