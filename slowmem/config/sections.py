@@ -13,7 +13,8 @@ from types import MappingProxyType
 from .checks import ConfigError, _choice, _number, duration_to_steps
 
 __all__ = ["PERIODS", "DEFAULT_TIMING", "RULES", "INITS", "DTYPES", "STIMULUS_SOURCES", "ACCURACY_TOLERANCE",
-           "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "TaskConfig", "NetworkConfig", "TrainingConfig"]
+           "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "MAX_TRIAL_STEPS", "TaskConfig", "NetworkConfig",
+           "TrainingConfig"]
 
 #: The periods of one SPM trial, in the order they happen.
 PERIODS: tuple[str, ...] = ("stim1", "delay1", "stim2", "delay2", "response")
@@ -36,6 +37,8 @@ ACCURACY_TOLERANCE = 0.1
 ERROR_THRESHOLDS: tuple[float, ...] = (0.005, 0.01, 0.05, 0.1)
 #: Stimulus seeds per (trial-end state, trial type) in the replay test.
 REPLAY_SEEDS = 10
+#: Most Euler steps one trial may have (a guard against durations typed in the wrong unit).
+MAX_TRIAL_STEPS = 100_000
 #: A network "performs the task" when both its test accuracy and its replay
 #: accuracy reach this fraction.
 SUCCESS_ACCURACY = 0.95
@@ -76,6 +79,10 @@ class TaskConfig:
                   for p in PERIODS}
         for p, d in timing.items():
             duration_to_steps(f"timing[{p!r}]", d, dt)
+        total = sum(timing.values()) / dt
+        if total > MAX_TRIAL_STEPS:
+            raise ConfigError(f"timing: one trial of {sum(timing.values()):g} tau is {total:.3g} steps of dt = {dt:g}; "
+                              f"at most {MAX_TRIAL_STEPS} steps per trial (the paper's trial is 350)")
         enc = tuple(self.encoding) if isinstance(self.encoding, (list, tuple)) else None
         if enc is None or len(enc) != 3:
             raise ConfigError(f"encoding must be 3 numbers (outputs for sums 0, 1, 2); got {self.encoding!r}")

@@ -112,25 +112,9 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     rngs = [trial_rng(s, STREAMS["training"]) for s in net.seeds]
     schedules = np.stack([task.schedule(n_trials, r) for r in rngs]) if n_trials else np.zeros((B, 0), int)
 
-    eye = torch.eye(N, device=dev, dtype=dt_) / cfg.alpha
-    modified = cfg.rule == "modified"
-    P_out = eye.expand(B, N, N).clone()
-    P_mem = eye.expand(B, N, N).clone() if modified else P_out
-    wout = net.readout().clone()                   # (B, N, 3): column 0 = wo, 1:3 = wd
-    W_T = net.recurrent().transpose(1, 2).contiguous()
-    F_T = net.feedback().transpose(1, 2).contiguous()   # (B, 3, N)
-    wi_T = net.wi.transpose(1, 2).contiguous()          # (B, 2, N)
-    x = net.x0.clone().contiguous()                      # (B, N)
-    a = task.dt / task.cfg.tau
+    step_trial, wout, x = _stepper(net, task, cfg, engine, threads)
     resp_i = task.response_mask.nonzero().squeeze(1).to(dev)   # the windows' steps, for the RMSEs
     mem_i = task.memory_mask.nonzero().squeeze(1).to(dev)
-    if engine == "numba":
-        n_threads = torch.get_num_threads() if threads is None else int(threads)
-        if n_threads < 1:
-            raise ConfigError(f"threads must be >= 1; got {threads}")
-        step_trial = NumbaStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B))
-    else:
-        step_trial = TorchStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a)
 
     # kept on the networks' device and copied once at the end: no host sync per trial on a GPU
     rmse = torch.zeros((n_trials, B, 2), dtype=torch.float64, device=dev)
@@ -170,6 +154,29 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         "memory_rmse": rmse[:, :, 1].T.reshape(-1).numpy(),
     })
     return TrainingResult(trained, x.clone(), log, diverged.numpy(), seconds, engine)
+
+
+def _stepper(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, engine: str, threads: int | None):
+    """The engine's trial runner over fresh training state; returns ``(stepper, wout (B, N, 3), x (B, N))``.
+
+    ``wout`` (column 0 = wo, 1:3 = wd) and ``x`` are updated in place by the stepper.
+    """
+    B, N, dev, dt_ = net.B, net.N, net.device, net.dtype
+    eye = torch.eye(N, device=dev, dtype=dt_) / cfg.alpha
+    P_out = eye.expand(B, N, N).clone()
+    P_mem = eye.expand(B, N, N).clone() if cfg.rule == "modified" else P_out
+    wout = net.readout().clone()
+    W_T = net.recurrent().transpose(1, 2).contiguous()
+    F_T = net.feedback().transpose(1, 2).contiguous()   # (B, 3, N)
+    wi_T = net.wi.transpose(1, 2).contiguous()          # (B, 2, N)
+    x = net.x0.clone().contiguous()
+    a = task.dt / task.cfg.tau
+    if engine == "numba":
+        n_threads = torch.get_num_threads() if threads is None else int(threads)
+        if n_threads < 1:
+            raise ConfigError(f"threads must be >= 1; got {threads}")
+        return NumbaStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B)), wout, x
+    return TorchStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a), wout, x
 
 
 def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True,

@@ -187,13 +187,11 @@ def _cols_x3(A, lo, hi, sp, sq, ss):
 def _rls(P, pend, r, k, wout, c0, c1, e0, e1, e2):
     """One RLS step on readout columns c0:c1 of wout with error (e0, e1, e2)[c0:c1].
 
-    The rank-1 update of P is deferred to the next call on the same P and
-    fused with that call's product P r: one read-and-write pass over P per
-    update instead of a read pass plus a read-and-write pass. Every element
-    of P sees the same operations in the same order as with the update done
-    at once, so the result is identical. Rows go eight at a time: k gets the
-    same four-row partial sums in the same order as four rows at a time, with
-    half the loads and stores of k (7 % faster at N = 300, 15 % at N = 1000).
+    The rank-1 update of P is deferred to the next call on the same P and fused
+    with that call's product P r (one read-and-write pass over P per update).
+    Every element of P sees the same operations in the same order as with the
+    update done at once, so the result is identical. Rows go eight at a time:
+    k gets the same four-row partial sums, with half the loads and stores of k.
 
     Args:
         P: ``(N, N)`` with the previous call's update still pending.
