@@ -101,6 +101,8 @@ BREAKS = {
                     "no file c.html"),
     "math from a CDN": (dict(head='<script src="https://cdn.example.org/mathjax/tex-chtml.js"></script>'),
                         "offline", "blocked request to https://cdn.example.org/mathjax/tex-chtml.js"),
+    "outside source": (dict(body="<p>As defined in PAPER.md section 7.</p>"), "sources",
+                       "cites a file outside the book: 'PAPER.md section 7.'"),
     "no footer": (dict(body="<script>document.addEventListener('DOMContentLoaded', "
                             "() => document.querySelector('.slowmem-provenance').remove())</script>"), "footer",
                   "no provenance footer"),

@@ -18,7 +18,8 @@ read. For every HTML page of the site (``_static``, ``_sources`` and ``_images``
                 existing id of that page;
 * ``math``      on a page with mathematics, MathJax is loaded from the site itself and every
                 formula has been rendered (an ``mjx-container`` inside each ``.math`` element);
-* ``footer``    the provenance footer (``.slowmem-provenance``) is on the page.
+* ``footer``    the provenance footer (``.slowmem-provenance``) is on the page;
+* ``sources``   the page cites no file outside the book (``PAPER.md``).
 
 ``--screenshots DIR`` also saves, for the pages named by ``--shots``, the top of the page at
 1400 px and at 390 px (a phone), and the whole page at 1400 px.
@@ -39,7 +40,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-CHECKS = ("console", "offline", "images", "figures", "overflow", "links", "math", "footer")
+CHECKS = ("console", "offline", "images", "figures", "overflow", "links", "math", "footer", "sources")
 WIDE, PHONE = (1400, 900), (390, 844)
 DEFAULT_SHOTS = ("intro", "04_mechanisms", "06_robustness", "07_report", "methods")
 _FILE_NAME = re.compile(r"(^|/)[^/\s]+\.(png|jpe?g|svg|gif|webp|pdf)$", re.I)
@@ -111,6 +112,7 @@ _INSPECT_JS = """() => {
               unrendered: maths.filter(m => !m.querySelector('mjx-container')).slice(0, 3)
                                .map(m => m.textContent.trim().slice(0, 60))};
   out.footer = document.querySelector('.slowmem-provenance') !== null;
+  out.outside = (document.body.innerText.match(/PAPER[.]md.{0,50}/g) || []).slice(0, 5);
   return out;
 }"""
 
@@ -250,6 +252,7 @@ def check_page(context, site: Path, page: str, base: str, timeout_ms: int, state
                                  + "; ".join(repr(t) for t in m["unrendered"]))
     if not info["footer"]:
         fails["footer"].append("no provenance footer (.slowmem-provenance)")
+    fails["sources"] = [f"cites a file outside the book: {t!r}" for t in info["outside"]]
     notes = [f"{m['n']} formulas, {m['containers']} rendered by MathJax"] if has_math else []
     notes.append(f"{len(info['images'])} images, {len(info['figures'])} in the article")
     return {"page": page, "failures": {k: v for k, v in fails.items() if v}, "notes": notes}
