@@ -1,6 +1,7 @@
 # slowmem: two commands do everything.
 #   make book   create .venv if absent, install, execute every chapter, render HTML to book/_build/html
 #   make test   same set-up, lint (ruff) and run the test suite
+#   make book-check   after `make book`: every built page in headless Chromium (tests/browser/check_book.py)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -8,7 +9,14 @@ STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: book test setup clean benchmark
+.PHONY: book test setup clean benchmark mathjax book-check
+
+# MathJax 3 for offline pages: the npm package, checked against its hash, unpacked into the
+# git-ignored book/_vendor/mathjax (the book's Sphinx extension copies it into the built site).
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_TMP     := book/_vendor/.npm
+MATHJAX         := book/_vendor/mathjax/tex-mml-chtml.js
 
 setup: $(STAMP)
 
@@ -23,11 +31,26 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-book: $(STAMP)
+book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build book -W --keep-going
+
+book-check: $(STAMP)
+	$(BIN)/python tests/browser/check_book.py book/_build/html
+
+mathjax: $(MATHJAX)
+
+$(MATHJAX):
+	rm -rf book/_vendor && mkdir -p $(MATHJAX_TMP) book/_vendor/mathjax/output
+	cd $(MATHJAX_TMP) && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	echo "$(MATHJAX_SHA256)  $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum --check --quiet -
+	tar -xzf $(MATHJAX_TMP)/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX_TMP)
+	cd $(MATHJAX_TMP)/package/es5 && cp -r tex-mml-chtml.js core.js loader.js startup.js input a11y ui adaptors sre \
+		$(CURDIR)/book/_vendor/mathjax/ && cp -r output/chtml output/chtml.js $(CURDIR)/book/_vendor/mathjax/output/
+	cp $(MATHJAX_TMP)/package/LICENSE book/_vendor/mathjax/LICENSE
+	rm -rf $(MATHJAX_TMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf book/_build
+	rm -rf book/_build book/_vendor
