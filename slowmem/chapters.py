@@ -67,9 +67,10 @@ import difflib
 import math
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .config import ConfigError, check_choice, check_number, parse_seeds
 
@@ -461,6 +462,29 @@ def check_values(params: ChapterParameters, overrides: Mapping[str, Any], *, fro
         where = params.path.stem if params.path is not None else "the notebook"
         raise ConfigError(f"chapter {where}: " + ("\n  ".join([""] + errors) if len(errors) > 1 else errors[0]))
     return clean
+
+
+#: Names IPython and Jupyter put into a kernel's namespace before the first cell runs.
+_KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open", "check_namespace"})
+
+
+def check_namespace(namespace: Mapping[str, Any], chapter: str, book_dir: Path | None = None) -> None:
+    """Inside a running chapter, right after its parameters: refuse unknown or bad parameters.
+
+    A chapter run straight through papermill (``papermill book/01_task.ipynb out.ipynb -p G 1.4``)
+    only gets a warning from papermill for an unknown name and would run on its defaults. The
+    chapter's first code cell calls this with ``globals()``: at that point the namespace holds
+    only the parameters cell's names and what papermill injected, so any other name is a
+    mistyped parameter. Every parameter's current value is checked too, against the cell's
+    convention. Raises :class:`~slowmem.config.ConfigError` naming what was wrong and what is
+    allowed, before any work.
+    """
+    params = read_parameters(find_chapter(chapter, book_dir))
+    names = {k for k in namespace if not k.startswith("_") and k not in _KERNEL_NAMES}
+    unknown = sorted(names - set(params.specs))
+    given = {k: namespace[k] for k in params.specs if k in namespace}
+    given.update({k: namespace[k] for k in unknown})
+    check_values(params, given)
 
 
 def chapter_names(book_dir: Path | None = None) -> list[str]:

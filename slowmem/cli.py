@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--no-progress", action="store_true", help="no progress bars")
     an.set_defaults(func=_cmd_analyze, parser=an)
     _add_sweep_parser(sub)
+    from .chapters import add_chapter_parser
+    add_chapter_parser(sub)
     return p
 
 

@@ -111,7 +111,9 @@ def test_papermill_override_changes_task_chapter(tmp_path):
     ("02_training.ipynb", {"pg": 1.5}, "pg must be a number in (0, 1]"),
     ("02_training.ipynb", {"preset": "huge"}, "preset must be one of"),
     ("02_training.ipynb", {"g": "abc"}, "g must be a number"),
-    ("01_task.ipynb", {"delay1": 5.05}, "not a whole multiple of dt"),
+    ("01_task.ipynb", {"delay1": 5.05}, "multiple of 0.1; got 5.05"),
+    ("01_task.ipynb", {"G": 1.4}, "unknown parameter 'G'"),          # a typo is refused, not run on defaults
+    ("04_mechanisms.ipynb", {"population": "no/such/folder"}, "does not exist"),
 ])
 def test_bad_parameter_fails_in_first_cells(tmp_path, nb, params, word):
     papermill = pytest.importorskip("papermill")

@@ -5,9 +5,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from slowmem.chapters import (ChapterParameters, add_chapter_parser, check_values, find_chapter,
-                              format_parameters, parse_cli_value, parse_parameter_line, read_parameters,
-                              run_chapter)
+from slowmem.chapters import (
+    ChapterParameters,
+    add_chapter_parser,
+    check_values,
+    find_chapter,
+    format_parameters,
+    parse_cli_value,
+    parse_parameter_line,
+    read_parameters,
+    run_chapter,
+)
 from slowmem.config import ConfigError
 
 BOOK = Path(__file__).resolve().parents[2] / "book"

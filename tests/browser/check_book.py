@@ -150,7 +150,7 @@ class _Ids(HTMLParser):
                 self.ids.add(v or "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ids_of(path: Path) -> frozenset[str]:
     p = _Ids()
     p.feed(path.read_text(encoding="utf-8", errors="replace"))
