@@ -244,6 +244,8 @@ def _add_sweep_parser(sub) -> argparse.ArgumentParser:
     ex.add_argument("--analyze", default="success", choices=ANALYZE_CHOICES,
                     help="run the analyses on networks that perform the task (default), on all that did "
                          "not diverge, or on none (a later run adds them without retraining)")
+    ex.add_argument("--only-analyses", metavar="NAMES",
+                    help="comma list: run only these analyses now (the others stay pending for a later run)")
     ex.add_argument("--redo-analyses", metavar="NAMES",
                     help="comma list of analyses to recompute where already stored, or 'all'")
     ex.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -274,6 +276,7 @@ def _command_line(a: argparse.Namespace) -> str:
     parts = ["slowmem", "sweep", "run", "--grid", a.grid, "--out", str(a.out)]
     for flag, v in (("--rule", a.rule), ("--seeds", a.seeds), ("--scheduler", a.scheduler),
                     ("--workers", a.workers), ("--batch", a.batch), ("--redo-analyses", a.redo_analyses),
+                    ("--only-analyses", a.only_analyses),
                     ("--queue", a.queue), ("--account", a.account)):
         if v is not None:
             parts += [flag, str(v)]
@@ -292,10 +295,12 @@ def _command_line(a: argparse.Namespace) -> str:
 
 def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     redo = tuple(n.strip() for n in (a.redo_analyses or "").split(",") if n.strip())
+    only = tuple(n.strip() for n in (a.only_analyses or "").split(",") if n.strip())
     opts = SweepOptions(backend=a.backend, scheduler=a.scheduler, workers=a.workers, device=a.device,
                         batch=a.batch, analyze=a.analyze, redo_analyses=redo, queue=a.queue, cores=a.cores,
                         memory=a.memory, walltime=a.walltime, jobs=a.jobs, account=a.account,
-                        job_extra=tuple(a.job_extra), progress=not a.no_progress, command=_command_line(a))
+                        job_extra=tuple(a.job_extra), progress=not a.no_progress, command=_command_line(a),
+                        only_analyses=only)
     try:
         from .sweep import resolve_grid, run_sweep
 
@@ -342,6 +347,34 @@ def _cmd_status(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def report_document(path: Path) -> dict:
+    """The verdicts on the population in results folder ``path`` as plain data (what ``slowmem report`` prints)."""
+    from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
+
+    pop = load_population(path)
+    return {"population": str(path), "networks": len(pop.table), "analysed": int(pop.successful.shape[0]),
+            "mechanisms": mechanism_table(pop.table).reset_index(names="mechanism").to_dict("records"),
+            "rule": VERDICT_RULE, "claims": [r.to_dict() for r in evaluate_claims(pop.table)]}
+
+
+def _cmd_report(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        doc = report_document(a.population)
+    except ConfigError as e:
+        parser.error(str(e))
+    if a.json:
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    print(f"{doc['population']}: {doc['networks']} networks, {doc['analysed']} analysed\n{doc['rule']}")
+    for c in doc["claims"]:
+        ci = "" if c["ci_low"] is None else f" [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+        eff = "n/a" if c["effect"] is None else f"{c['effect']:+.3f}{ci}"
+        n = ", ".join(f"{k} {v}" for k, v in c["n"].items())
+        print(f"{c['claim']} {c['verdict']:>12}: {c['measure']} = {eff} (n: {n}); {c['reason']}"
+              + ("; the verdict depends on the reading" if c["depends_on_reading"] else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -360,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--json", action="store_true", help="print one JSON document")
     an.add_argument("--no-progress", action="store_true", help="no progress bars")
     an.set_defaults(func=_cmd_analyze, parser=an)
+    rp = sub.add_parser("report", help="the paper's claims judged on a population (a results folder)",
+                        description="Each claim C1-C6: effect, 95 % interval, n per group, verdict by the stated "
+                                    "rule, and the verdict under every reading of an ambiguous choice.")
+    rp.add_argument("population", type=Path, help="a results folder (slowmem sweep run --out)")
+    rp.add_argument("--json", action="store_true", help="print one JSON document")
+    rp.set_defaults(func=_cmd_report, parser=rp)
     _add_sweep_parser(sub)
     from .chapters import add_chapter_parser
     add_chapter_parser(sub)

@@ -40,8 +40,9 @@ ANALYSES: dict[str, str] = {
     "dynamics": ".dynamics:summarize",
 }
 
-#: Version of each summary's format and meaning (1: slowmem 0.1).
-SUMMARY_VERSIONS: dict[str, int] = {"memory": 1, "dynamics": 1}
+#: Version of each summary's format and meaning (1: slowmem 0.1; memory 2: every protocol variant and the
+#: per-network forgetting measures; dynamics 2: also the original code's taxonomy rule).
+SUMMARY_VERSIONS: dict[str, int] = {"memory": 2, "dynamics": 2}
 
 
 def get_analysis(name: str) -> Callable:

@@ -29,7 +29,7 @@ from ..network import RateNetworks
 from ..task import SPMTask
 from .activity import ActivityProfile, activity_profile
 from .attractors import AttractorProbe, dynamics_config, probe_attractors
-from .mechanisms import Mechanisms, classify, slow_manifold_check
+from .mechanisms import Mechanisms, classify, classify_original, slow_manifold_check
 from .slowpoints import SlowPoints, find_slow_points, sample_starts
 
 __all__ = ["DynamicsResult", "analyze_dynamics", "summarize", "dynamics_table"]
@@ -44,6 +44,8 @@ class DynamicsResult:
         probe, mechanisms, activity, slow_points: the four results.
         slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check`.
         seconds: stage name -> wall time.
+        mechanism_original: ``(B,)`` labels by the authors' literal rule
+            (:func:`~slowmem.analysis.mechanisms.classify_original`).
     """
 
     seeds: np.ndarray
@@ -54,6 +56,7 @@ class DynamicsResult:
     slow_points: SlowPoints
     slow_manifold: np.ndarray
     seconds: dict[str, float]
+    mechanism_original: np.ndarray | None = None
 
 
 def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
@@ -79,7 +82,7 @@ def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: to
     points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
     sec["slow_points"] = time.perf_counter() - t
     return DynamicsResult(np.asarray(networks.seeds), tuple(networks.configs), probe, mech, act, points,
-                          slow_manifold_check(points, cfg=cfg), sec)
+                          slow_manifold_check(points, cfg=cfg), sec, classify_original(probe, task))
 
 
 def _f(x) -> float | None:
@@ -93,12 +96,14 @@ def _summaries(res: DynamicsResult) -> list[dict]:
     lead = s.leading_eigenvalue().real.cpu().numpy()
     net = s.network.numpy()
     var = [v[f] for v, f in zip(p.output_variance, p.finite)]          # finite starts only
+    original = res.mechanism_original if res.mechanism_original is not None else [None] * len(res.seeds)
     out = []
     for b in range(len(res.seeds)):
         mine = net == b
         fixed = s.is_fixed.numpy()[mine]
         out.append({
             "mechanism": str(m.label[b]),
+            "mechanism_original": str(original[b]),
             "n_memories": int(m.n_memories),
             "efficiency": _f(m.efficiency[b]),
             "probe": {

@@ -1,8 +1,17 @@
-"""Forgetting curves: stretch delay 1 until the memory is lost (PAPER.md section 5.5).
+"""Forgetting curves: stretch delay 1 until the memory is lost (the paper's claim C4).
 
-Every trial type is run from every trial-end state with delay 1 stretched from
-``delay_min`` to ``delay_max`` time units (the paper: 1 to 200 by 0.5, i.e. 399
-delays). Networks that store each memory at its own stable fixed point keep
+Every trial type is run from every trial-end state with delay 1 stretched over
+a grid of ``delay_min`` to ``delay_max`` time units (the paper: 1 to 200 by
+0.5, i.e. 399 delays). Two protocols (:data:`PROTOCOLS`):
+
+* ``replace`` (the book's reading of the paper's text): delay 1 *is* the grid
+  value, and a trial fails by the failure rule below, against the target.
+* ``extend`` (what the authors' code does): the grid value is added *after*
+  the nominal delay 1 (total ``delay1 + d``), and a trial fails when its final
+  output (the last step of the response window) differs by more than
+  ``failure_tolerance`` from the same condition's final output in the
+  unstretched trial -- relative to the network itself, not to the target.
+ Networks that store each memory at its own stable fixed point keep
 it for ever; networks that store it along a slow manifold drift and eventually
 fail (claim C4).
 
@@ -15,9 +24,16 @@ its *mean response-window output* is nearest the right encoding and within
 **Failure type**: a failed trial is run on autonomously (no input) for
 ``settle_trials`` trial lengths after its response window. It is
 ``asymptotic`` if the mean output over the last response-window length of that
-run is more than ``asymptotic_tolerance`` (0.3) from nominal -- the state has
-left for somewhere else for good -- and ``fixed-time`` otherwise: the output
-was off at the fixed readout time but comes back near the right value.
+run is more than ``asymptotic_tolerance`` (0.3) from nominal (``extend``: from
+the unstretched output) -- the state has left for somewhere else for good --
+and ``fixed-time`` otherwise: the output was off at the fixed readout time but
+comes back near the right value.
+
+**Per-network measures** of a curve (:class:`ForgettingCurve`): the failure
+probability at each delay (the primary result), its mean over long delays
+(``>= long_delay_from``, 50 tau), the first delay at which it reaches
+``half_failure`` (0.5), and the strictest, the memory horizon: the first delay
+at which any trial fails (``horizon_threshold`` 0).
 
 **Batching.** Stimulus 1 of a (trial type, start state, stimulus draw)
 condition is the same at every delay, so it is simulated once; the delay is
@@ -42,7 +58,10 @@ from ..evaluation import trial_failed
 from ..network import RateNetworks
 from ..task import STREAMS, TRIAL_TYPES, SPMTask, trial_rng
 
-__all__ = ["FAILURE_TYPES", "ForgettingCurve", "forgetting_curve", "delay_drift", "delay_grid",
+#: The two forgetting protocols (see the module docstring).
+PROTOCOLS = ("replace", "extend")
+
+__all__ = ["FAILURE_TYPES", "PROTOCOLS", "ForgettingCurve", "forgetting_curve", "delay_drift", "delay_grid",
            "settle_failure_type", "condition_grid", "check_starts", "memory_config"]
 
 #: Names of the failure types, in the order of their codes 1 and 2 in
@@ -199,8 +218,10 @@ class ForgettingCurve:
             (names in :data:`FAILURE_TYPES`).
         horizon_threshold: failure probability above which a delay counts as forgotten.
         horizon_from: shortest delay that can define the memory horizon (the
-            trained delay-1 duration unless set otherwise).
+            trained delay-1 duration unless set otherwise; 0 for ``extend``).
         seconds: wall time of the computation.
+        protocol: ``replace`` or ``extend`` (:data:`PROTOCOLS`); with ``extend``,
+            ``delays`` are the extra delays and ``mean_response`` the final outputs.
     """
 
     seeds: np.ndarray
@@ -213,10 +234,26 @@ class ForgettingCurve:
     horizon_threshold: float = 0.0
     horizon_from: float = 0.0
     seconds: float = float("nan")
+    protocol: str = "replace"
 
     def failure_probability(self) -> np.ndarray:
         """``(B, D)`` fraction of failed conditions at each delay."""
         return self.failed.mean(-1)
+
+    def long_delay_failure(self, from_delay: float) -> np.ndarray:
+        """``(B,)`` mean failure probability over the delays ``>= from_delay`` (NaN if there are none)."""
+        keep = self.delays >= from_delay - 1e-9
+        p = self.failure_probability()
+        return p[:, keep].mean(1) if keep.any() else np.full(p.shape[0], np.nan)
+
+    def half_failure_delay(self, level: float = 0.5) -> list[float | None]:
+        """Per network, the first delay ``>= horizon_from`` whose failure probability reaches ``level``."""
+        eligible = self.delays >= self.horizon_from - 1e-9
+        out: list[float | None] = []
+        for p in self.failure_probability():
+            hit = np.flatnonzero((p >= level) & eligible)
+            out.append(float(self.delays[hit[0]]) if hit.size else None)
+        return out
 
     def memory_horizon(self) -> list[float | None]:
         """Per network, the memory horizon; None if never forgotten on the grid.
@@ -267,7 +304,7 @@ class ForgettingCurve:
 def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                      delays: Sequence[float] | None = None, delay_step: float | None = None,
                      n_draws: int | None = None, cfg: MemoryConfig | None = None,
-                     progress: bool = False) -> ForgettingCurve:
+                     protocol: str = "replace", progress: bool = False) -> ForgettingCurve:
     """Forgetting curves of B networks (PAPER.md section 5.5).
 
     Args:
@@ -280,6 +317,9 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             draws come from :func:`~slowmem.task.trial_rng` stream ``"forgetting"``, so a
             network's result does not depend on its batch neighbours.
         cfg: a :class:`~slowmem.config.MemoryConfig` (default settings if None).
+        protocol: ``replace`` (delay 1 is the grid value; failure against the
+            target) or ``extend`` (the grid value is added after the nominal
+            delay 1; failure against the network's own unstretched final output).
     Returns:
         :class:`ForgettingCurve` with ``K = S * 4 * n_draws`` conditions per delay.
     """
@@ -289,16 +329,22 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, n_draws=n_draws)
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
     starts = check_starts(net, trial_end_states)
     d, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
+    extend = protocol == "extend"
+    if extend:           # the extra delay follows the nominal one; offset 0 first: the unstretched trial
+        steps = np.concatenate([[0], steps]) + task.period_steps["delay1"]
     B, S, N = starts.shape
     start_idx, types_k = condition_grid(S, cfg.n_draws)
     K0 = len(types_k)
-    D = len(d)
     dev, dtype = net.device, net.dtype
     w = task.windows
     dt, tau = task.dt, task.cfg.tau
     horizon_from = float(task.cfg.timing["delay1"] if cfg.horizon_from is None else cfg.horizon_from)
+    if extend:
+        horizon_from = 0.0 if cfg.horizon_from is None else cfg.horizon_from
 
     rngs = [trial_rng(s, STREAMS["forgetting"]) for s in net.seeds]
     tr = task.make_trials(np.tile(types_k, (B, 1)), rngs, device=dev, dtype=dtype)
@@ -308,6 +354,7 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     x0 = starts[:, torch.as_tensor(start_idx, device=dev)]     # (B, K0, N)
     types_t = torch.as_tensor(types_k)
     nominal = task.response_values()[types_t]                  # (K0,)
+    D = len(steps)
 
     mean = torch.empty((B, D, K0), dtype=torch.float64)
     failed = torch.zeros((B, D, K0), dtype=torch.bool)
@@ -324,22 +371,30 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             xs = snaps.permute(1, 0, 2, 3).reshape(B, Dc * K0, N)
             inp = after.unsqueeze(2).expand(T2, B, Dc, K0, 2).reshape(T2, B, Dc * K0, 2)
             sim = simulate(net, xs, inp, dt=dt, tau=tau)
-            m = sim.outputs[resp, ..., 0].double().mean(0).cpu().reshape(B, Dc, K0)
-            f = trial_failed(m, types_t.expand(B, Dc, K0), task, cfg.failure_tolerance)
+            if extend:
+                m = sim.outputs[-1, ..., 0].double().cpu().reshape(B, Dc, K0)          # final outputs
+                if a == 0:
+                    reference = m[:, 0].clone()                                    # the unstretched trial
+                f = ~((m - reference.unsqueeze(1)).abs() <= cfg.failure_tolerance)
+            else:
+                m = sim.outputs[resp, ..., 0].double().mean(0).cpu().reshape(B, Dc, K0)
+                f = trial_failed(m, types_t.expand(B, Dc, K0), task, cfg.failure_tolerance)
             mean[:, a:b], failed[:, a:b] = m, f
             sel = _padded_index(f.reshape(B, Dc * K0).to(dev))
             if sel is not None:
                 idx, valid = sel
                 xf = sim.final_state.gather(1, idx.unsqueeze(-1).expand(-1, -1, N))
-                nom = nominal[(idx % K0).cpu()]
+                nom = (reference.gather(1, (idx % K0).cpu()) if extend else nominal[(idx % K0).cpu()])
                 asym = settle_failure_type(net, task, xf, nom, cfg)
                 code = torch.where(asym, 2, 1).to(torch.int8)
                 flat = torch.zeros((B, Dc * K0), dtype=torch.int8)
                 vb, vf = valid.cpu().nonzero(as_tuple=True)
                 flat[vb, idx.cpu()[vb, vf]] = code[vb, vf]
                 ftype[:, a:b] = flat.view(B, Dc, K0)
+    if extend:           # drop the unstretched reference trial (offset 0), keep the grid's delays
+        mean, failed, ftype = mean[:, 1:], failed[:, 1:], ftype[:, 1:]
     return ForgettingCurve(np.asarray(net.seeds), d, start_idx, types_k, mean.numpy(), failed.numpy(),
-                           ftype.numpy(), cfg.horizon_threshold, horizon_from, time.perf_counter() - t0)
+                           ftype.numpy(), cfg.horizon_threshold, horizon_from, time.perf_counter() - t0, protocol)
 
 
 def delay_drift(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *, trial_type: int = 0,

@@ -1,4 +1,4 @@
-"""The paper's taxonomy of memory mechanisms (PAPER.md section 5.1, claims C1, C2, C5).
+"""The paper's taxonomy of memory mechanisms (claims C1, C2, C5): the book's rule and the authors' literal one.
 
 Every network gets one of :data:`~slowmem.config.MECHANISMS` from its
 :class:`~slowmem.analysis.attractors.AttractorProbe` (100 autonomous runs of
@@ -47,6 +47,15 @@ every start settled.
 :func:`threshold_sensitivity` reports how many labels change when each
 threshold is multiplied by 10 or divided by 10; :func:`slow_manifold_check`
 is the cross-check with the slow-point finder.
+
+**The authors' rule, literally** (:func:`classify_original`, a variant the
+report shows beside ours), on the same probe: if the output variance is below
+``1e-9`` for *every* start, count the distinct final outputs rounded to 4
+decimals, *signed* (mirror pairs count twice): at least ``2 x number of
+encodings`` (6) is ``fixed points``, fewer is ``slow manifold``. Otherwise
+``limit cycle`` if all window means are distinct; otherwise ``far/mixed``
+(their "far" if a window mean lies beyond ``+-(1.5 + 2.5)``, "mixed" else:
+one label of ours).
 """
 from __future__ import annotations
 
@@ -61,7 +70,7 @@ from ..task import SPMTask
 from .attractors import AttractorProbe, count_distinct, dynamics_config, is_settled
 from .slowpoints import SlowPoints
 
-__all__ = ["Mechanisms", "classify", "count_memories", "threshold_sensitivity", "slow_manifold_check",
+__all__ = ["Mechanisms", "classify", "classify_original", "count_memories", "threshold_sensitivity", "slow_manifold_check",
            "TAXONOMY_THRESHOLDS"]
 
 #: The thresholds of the rule, varied by :func:`threshold_sensitivity`.
@@ -173,3 +182,24 @@ def slow_manifold_check(points: SlowPoints, *, cfg: DynamicsConfig | None = None
     cfg = dynamics_config(cfg, zero_eigenvalue=zero_eigenvalue)
     near = points.leading_eigenvalue().real.abs() < cfg.zero_eigenvalue
     return torch.bincount(points.network[near.cpu()], minlength=points.B).numpy() > 0
+
+
+#: The authors' literal thresholds (see the module docstring).
+ORIGINAL_RULE = {"variance": 1e-9, "decimals": 4, "far": 4.0}
+
+
+def classify_original(probe: AttractorProbe, task: SPMTask) -> np.ndarray:
+    """``(B,)`` labels of :data:`~slowmem.config.MECHANISMS` by the authors' literal rule (module docstring)."""
+    labels = []
+    need = 2 * len(task.encoding)
+    for b in range(probe.B):
+        var, mean, final = probe.output_variance[b], probe.output_mean[b], probe.final_output[b]
+        finite = probe.finite[b] & np.isfinite(var) & np.isfinite(mean)
+        if finite.all() and (var < ORIGINAL_RULE["variance"]).all():
+            n = len(np.unique(np.round(final, ORIGINAL_RULE["decimals"])))
+            labels.append(MECHANISMS[0] if n >= need else MECHANISMS[1])
+        elif finite.all() and len(np.unique(mean)) == len(mean):
+            labels.append(MECHANISMS[2])
+        else:
+            labels.append(MECHANISMS[3])           # far (a mean beyond +-4, or not finite) or mixed
+    return np.asarray(labels, dtype=object)

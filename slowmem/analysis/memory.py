@@ -41,41 +41,67 @@ def level_key(x: float) -> str:
 
 @dataclass
 class MemoryResults:
-    """The three memory analyses of B networks."""
+    """The memory analyses of B networks, under every protocol asked for.
 
-    forgetting: ForgettingCurve
-    distraction: StressTest
-    interruption: StressTest
+    Attributes:
+        forgetting: protocol (``replace``, ``extend``) -> :class:`ForgettingCurve`.
+        distraction: distractor (``literal``, ``zero_mean``) -> :class:`StressTest`.
+        interruption: protocol (``stim1``, ``whole_trial``) -> :class:`StressTest`.
+        cfg: the settings they were computed with.
+    """
+
+    forgetting: dict[str, ForgettingCurve]
+    distraction: dict[str, StressTest]
+    interruption: dict[str, StressTest]
+    cfg: MemoryConfig
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Tidy tables: ``forgetting`` (seed, delay, failure_prob, ...), ``horizon`` (seed,
-        memory_horizon, forgets, n_fixed_time, n_asymptotic), ``distraction`` (seed, sigma,
-        failure_ratio, ...), ``interruption`` (seed, fraction, n_off, failure_ratio, ...)."""
-        return {"forgetting": self.forgetting.to_frame(), "horizon": self.forgetting.horizon_frame(),
-                "distraction": self.distraction.to_frame(), "interruption": self.interruption.to_frame()}
+        """Tidy tables with a ``protocol`` / ``distractor`` column: ``forgetting`` (seed, delay,
+        failure_prob, ...), ``horizon`` (seed, memory_horizon, forgets, n_fixed_time, n_asymptotic),
+        ``distraction`` (seed, sigma, failure_ratio, ...), ``interruption`` (seed, fraction, n_off, ...)."""
+        def cat(d, key, fn):
+            return pd.concat([fn(v).assign(**{key: k}) for k, v in d.items()], ignore_index=True)
+        return {"forgetting": cat(self.forgetting, "protocol", lambda c: c.to_frame()),
+                "horizon": cat(self.forgetting, "protocol", lambda c: c.horizon_frame()),
+                "distraction": cat(self.distraction, "distractor", lambda t: t.to_frame()),
+                "interruption": cat(self.interruption, "protocol", lambda t: t.to_frame())}
 
     def summaries(self) -> list[dict]:
         """One JSON-ready dict per network (see :func:`summarize`)."""
-        fc, ds, it = self.forgetting, self.distraction, self.interruption
-        horizon = fc.memory_horizon()
-        counts = fc.failure_type_counts()
-        p = fc.failure_probability()
-        rd, ri = ds.failure_ratio(), it.failure_ratio()
-        delays = [float(d) for d in fc.delays]
-        out = []
-        for b in range(len(fc.seeds)):
-            out.append({
-                "memory_horizon": horizon[b],
-                "forgets": horizon[b] is not None,
-                "failure_types": counts[b],
-                "forgetting": {"delays": delays, "failure_probability": [float(v) for v in p[b]],
-                               "trials_per_delay": int(fc.failed.shape[-1])},
-                "failure_ratio_by_sigma": {level_key(s): float(v) for s, v in zip(ds.levels, rd[b])},
-                "failure_ratio_by_fraction": {level_key(f): float(v) for f, v in zip(it.levels, ri[b])},
-                "n_off_by_fraction": {level_key(f): int(n) for f, n in zip(it.levels, it.n_off)},
-                "trials_per_level": int(ds.failed.shape[-1]),
-            })
+        cfg = self.cfg
+        B = len(next(iter(self.forgetting.values())).seeds)
+        out = [{"forgetting": {}, "distraction": {}, "interruption": {}} for _ in range(B)]
+        for proto, fc in self.forgetting.items():
+            horizon, half = fc.memory_horizon(), fc.half_failure_delay(cfg.half_failure)
+            long_fail, counts, p = fc.long_delay_failure(cfg.long_delay_from), fc.failure_type_counts(), \
+                fc.failure_probability()
+            for b in range(B):
+                out[b]["forgetting"][proto] = {
+                    "delays": [float(d) for d in fc.delays], "failure_probability": [float(v) for v in p[b]],
+                    "trials_per_delay": int(fc.failed.shape[-1]), "memory_horizon": horizon[b],
+                    "half_failure_delay": half[b], "long_delay_failure": _f(long_fail[b]),
+                    "failure_types": counts[b]}
+        for key, tests in (("distraction", self.distraction), ("interruption", self.interruption)):
+            for name, st in tests.items():
+                r = st.failure_ratio()
+                disturbed = st.levels > 0
+                for b in range(B):
+                    out[b][key][name] = {"failure_ratio": {level_key(x): float(v) for x, v in zip(st.levels, r[b])},
+                                         "mean_failure": _f(r[b][disturbed].mean()) if disturbed.any() else None}
+        first = self.forgetting[cfg.forgetting_protocols[0]]
+        it = next(iter(self.interruption.values()))
+        for b in range(B):
+            ours = out[b]["forgetting"][cfg.forgetting_protocols[0]]
+            out[b].update(memory_horizon=ours["memory_horizon"], forgets=ours["memory_horizon"] is not None,
+                          half_failure_delay=ours["half_failure_delay"], long_delay_failure=ours["long_delay_failure"],
+                          n_off_by_fraction={level_key(f): int(n) for f, n in zip(it.levels, it.n_off)},
+                          trials_per_level=int(it.failed.shape[-1]), trials_per_delay=int(first.failed.shape[-1]))
         return out
+
+
+def _f(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
 
 
 def _with_control(levels: Sequence[float]) -> tuple[float, ...]:
@@ -98,11 +124,13 @@ def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Te
     cfg = memory_config(cfg)
     sig = _with_control(cfg.sigmas) if sigmas is None else sigmas
     fra = _with_control(cfg.interruption_fractions) if fractions is None else fractions
-    fc = forgetting_curve(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
-                          progress=progress)
-    ds = distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, progress=progress)
-    it = interruption(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress)
-    return MemoryResults(fc, ds, it)
+    fc = {p: forgetting_curve(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
+                              protocol=p, progress=progress) for p in cfg.forgetting_protocols}
+    ds = {d: distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, distractor=d, progress=progress)
+          for d in cfg.distractors}
+    it = {p: interruption(networks, task, trial_end_states, fractions=fra, cfg=cfg, protocol=p, progress=progress)
+          for p in cfg.interruptions}
+    return MemoryResults(fc, ds, it, cfg)
 
 
 def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
@@ -110,16 +138,25 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
               sigmas: Sequence[float] | None = None, fractions: Sequence[float] | None = None) -> list[dict]:
     """Memory under stress, one JSON-ready dict per network (same order as ``networks.seeds``).
 
-    Keys of each dict:
+    Keys of each dict (summary version 2):
 
-    * ``memory_horizon``: first delay (time units, >= the trained delay 1)
-      at which a trial fails; None if none fails on the grid. ``forgets``: bool.
-    * ``failure_types``: ``{"fixed-time": n, "asymptotic": m}`` counts over all
-      failed (delay, condition) trials.
-    * ``forgetting``: ``delays``, ``failure_probability`` (lists) and ``trials_per_delay``.
-    * ``failure_ratio_by_sigma``: ``{"0": r, "0.1": r, ...}`` (``"0"`` = no noise).
-    * ``failure_ratio_by_fraction``: ``{"0": r, "0.1": r, ...}`` and
-      ``n_off_by_fraction`` the silenced unit counts; ``trials_per_level``.
+    * ``forgetting``: per protocol of ``cfg.forgetting_protocols`` (``replace``,
+      ``extend``): ``delays``, ``failure_probability`` (lists),
+      ``trials_per_delay``, ``memory_horizon`` (first delay with a failed
+      trial; None if none), ``half_failure_delay`` (first delay whose failure
+      probability reaches ``cfg.half_failure``; None if none),
+      ``long_delay_failure`` (mean failure probability over delays
+      ``>= cfg.long_delay_from``), ``failure_types`` (``{"fixed-time": n,
+      "asymptotic": m}`` over all failed trials).
+    * ``distraction``: per distractor of ``cfg.distractors`` (``literal``,
+      ``zero_mean``): ``failure_ratio`` (``{"0": r, "0.1": r, ...}``, ``"0"``
+      the noiseless control) and ``mean_failure`` (over the disturbed levels:
+      the area under the failure curve, each level weighted alike).
+    * ``interruption``: per protocol of ``cfg.interruptions`` (``stim1``,
+      ``whole_trial``): the same two keys over silenced fractions.
+    * the first protocol's ``memory_horizon``, ``forgets``,
+      ``half_failure_delay``, ``long_delay_failure`` also at the top level;
+      ``n_off_by_fraction``, ``trials_per_level``, ``trials_per_delay``.
 
     The delay grid defaults to ``cfg.summary_delay_step`` (2 time units, 100
     delays) to keep the summary fast; ``delay_step=0.5`` gives the paper's grid.
@@ -136,32 +173,41 @@ def frames_from_summaries(summaries: Sequence[Mapping[str, Any]], seeds: Sequenc
     """The tidy tables of :meth:`MemoryResults.frames` rebuilt from :func:`summarize`'s dicts.
 
     Args:
-        summaries: one ``summarize`` dict per network.
+        summaries: one ``summarize`` dict per network (summary version 2).
         seeds: the networks' identifiers, same order (seeds, or sweep network ids).
         meta: optional per-network table with a ``key`` column (e.g. a
             ``mechanism`` label); its other columns are merged into every table.
         key: name of the identifier column (``seed``; ``network_id`` for a sweep
             population, where seeds repeat across settings).
     Returns:
-        ``{"forgetting", "horizon", "distraction", "interruption"}`` DataFrames.
+        ``{"forgetting", "horizon", "distraction", "interruption"}`` DataFrames,
+        each with a ``protocol`` (``distractor``) column.
     """
     if len(summaries) != len(seeds):
         raise ConfigError(f"summaries and seeds must have the same length; got {len(summaries)} and {len(seeds)}")
     fr, hz, ds, it = [], [], [], []
     for s, d in zip(seeds, summaries):
-        f = d["forgetting"]
-        fr.append(pd.DataFrame({key: s, "delay": np.asarray(f["delays"], float),
-                                "failure_prob": np.asarray(f["failure_probability"], float)}))
-        h = d["memory_horizon"]
-        hz.append({key: s, "memory_horizon": np.nan if h is None else float(h), "forgets": h is not None,
-                   "n_fixed_time": int(d["failure_types"]["fixed-time"]),
-                   "n_asymptotic": int(d["failure_types"]["asymptotic"])})
-        ds.append(pd.DataFrame({key: s, "sigma": [float(k) for k in d["failure_ratio_by_sigma"]],
-                                "failure_ratio": list(d["failure_ratio_by_sigma"].values())}))
+        if not isinstance(d.get("forgetting"), Mapping) or "delays" in d["forgetting"]:
+            raise ConfigError("a stored memory summary is of version 1 (slowmem 0.1); rerun the sweep command "
+                              "that made the population to recompute it")
+        for proto, f in d["forgetting"].items():
+            fr.append(pd.DataFrame({key: s, "protocol": proto, "delay": np.asarray(f["delays"], float),
+                                    "failure_prob": np.asarray(f["failure_probability"], float)}))
+            h = f["memory_horizon"]
+            hz.append({key: s, "protocol": proto, "memory_horizon": np.nan if h is None else float(h),
+                       "forgets": h is not None,
+                       "half_failure_delay": np.nan if f["half_failure_delay"] is None else f["half_failure_delay"],
+                       "long_delay_failure": np.nan if f["long_delay_failure"] is None else f["long_delay_failure"],
+                       "n_fixed_time": int(f["failure_types"]["fixed-time"]),
+                       "n_asymptotic": int(f["failure_types"]["asymptotic"])})
+        for name, t in d["distraction"].items():
+            ds.append(pd.DataFrame({key: s, "distractor": name, "sigma": [float(k) for k in t["failure_ratio"]],
+                                    "failure_ratio": list(t["failure_ratio"].values())}))
         n_off = d.get("n_off_by_fraction", {})
-        it.append(pd.DataFrame({key: s, "fraction": [float(k) for k in d["failure_ratio_by_fraction"]],
-                                "n_off": [n_off.get(k, -1) for k in d["failure_ratio_by_fraction"]],
-                                "failure_ratio": list(d["failure_ratio_by_fraction"].values())}))
+        for name, t in d["interruption"].items():
+            it.append(pd.DataFrame({key: s, "protocol": name, "fraction": [float(k) for k in t["failure_ratio"]],
+                                    "n_off": [n_off.get(k, -1) for k in t["failure_ratio"]],
+                                    "failure_ratio": list(t["failure_ratio"].values())}))
     out = {"forgetting": pd.concat(fr, ignore_index=True) if fr else pd.DataFrame(),
            "horizon": pd.DataFrame(hz),
            "distraction": pd.concat(ds, ignore_index=True) if ds else pd.DataFrame(),

@@ -1,4 +1,4 @@
-"""Memory under disturbance: distraction noise and interruption (PAPER.md sections 5.6, 5.7).
+"""Memory under disturbance: distraction noise and interruption (the paper's claim C6).
 
 Both tests disturb stimulus 1 only, then let the trial run as usual, and count
 failed trials with the failure rule of :mod:`slowmem.analysis.forgetting`
@@ -7,20 +7,23 @@ nominal, or nearest a wrong encoding). Every trial type is run from every
 trial-end state ``n_repeats`` times (10) at every disturbance level, all levels
 of all networks in one batched simulation (chunked by ``max_chunk_elements``).
 
-**Distraction** (claim C6). At every step of stimulus 1, each coordinate of
+**Distraction**, two readings (:data:`DISTRACTORS`). ``literal`` (default, as
+the authors' code does it): at every step of stimulus 1, each coordinate of
 the input latent gets ``uniform(0, 1) * sigma + noise_offset`` added
-(``noise_offset`` = 0.5), literally as PAPER.md states it. Note what this is:
-a random perturbation of spread ``sigma`` (standard deviation
-``sigma / sqrt(12)``) **plus a mean offset of** ``sigma / 2 + 0.5`` on both
-latent coordinates. We do not rescale or centre it. ``sigma = 0`` is special:
-it is the noiseless control (nothing added, not even the 0.5 offset), so the
-curve starts at the undisturbed failure ratio, which is ~0 for a network that
-passed its success test; note the jump to a 0.5 offset at any sigma > 0.
+(``noise_offset`` = 0.5). Note what this is: a random perturbation of spread
+``sigma`` (standard deviation ``sigma / sqrt(12)``) **plus a mean offset of**
+``sigma / 2 + 0.5`` on both latent coordinates: it tests a constant input bias
+as much as noise. ``zero_mean``: ``(uniform(0, 1) - 0.5) * sigma``, the same
+spread without the offset: noise alone. ``sigma = 0`` is the noiseless control
+in both (nothing added).
 
-**Interruption.** During stimulus 1 the input to the first ``n_off`` units
-(``n_off = round(fraction * N)``; the paper: 100..900 of N = 1000) is silenced
-through :meth:`~slowmem.network.RateNetworks.simulate`'s ``input_mask``; the
-rest of the trial is unmasked. ``fraction = 0`` is the uninterrupted control.
+**Interruption**, two protocols (:data:`INTERRUPTIONS`): the input to the first
+``n_off`` units (``n_off = round(fraction * N)``; the paper: 100..900 of
+N = 1000) is silenced through :meth:`~slowmem.network.RateNetworks.simulate`'s
+``input_mask``, either during stimulus 1 only (``stim1``, as the paper
+describes it) or for the whole trial, both stimuli (``whole_trial``, what the
+authors' code does: it zeroes those input weights in place).
+``fraction = 0`` is the uninterrupted control.
 
 Common random numbers: within one network, every level sees the same stimulus
 images (and, for distraction, the same uniform draws, scaled by sigma), so
@@ -37,13 +40,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..config import MemoryConfig
+from ..config import ConfigError, MemoryConfig
 from ..evaluation import response_stats, trial_failed
 from ..network import RateNetworks
 from ..task import STREAMS, SPMTask, trial_rng
 from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate
 
-__all__ = ["StressTest", "distraction", "interruption", "distraction_noise", "silenced_units"]
+__all__ = ["StressTest", "distraction", "interruption", "distraction_noise", "silenced_units", "DISTRACTORS",
+           "INTERRUPTIONS"]
+
+#: Readings of the distractor: the authors' literal ``uniform * sigma + 0.5``, or zero-mean noise of the same spread.
+DISTRACTORS = ("literal", "zero_mean")
+#: Interruption protocols: silenced during stimulus 1 (the paper's text) or the whole trial (the authors' code).
+INTERRUPTIONS = ("stim1", "whole_trial")
 
 
 @dataclass
@@ -91,8 +100,11 @@ class StressTest:
         return pd.DataFrame(d)
 
 
-def distraction_noise(sigmas: torch.Tensor, uniform: torch.Tensor, offset: float) -> torch.Tensor:
-    """The distractor added to stimulus 1: ``uniform * sigma + offset``, and 0 where ``sigma == 0``.
+def distraction_noise(sigmas: torch.Tensor, uniform: torch.Tensor, offset: float,
+                      distractor: str = "literal") -> torch.Tensor:
+    """The distractor added to stimulus 1, and 0 where ``sigma == 0``.
+
+    ``literal``: ``uniform * sigma + offset``; ``zero_mean``: ``(uniform - 0.5) * sigma``.
 
     Args:
         sigmas: ``(L,)`` noise levels.
@@ -100,8 +112,11 @@ def distraction_noise(sigmas: torch.Tensor, uniform: torch.Tensor, offset: float
     Returns:
         ``(T1, B, L, K, 2)``.
     """
+    if distractor not in DISTRACTORS:
+        raise ConfigError(f"distractor must be one of {', '.join(DISTRACTORS)}; got {distractor!r}")
     s = sigmas.to(uniform).view(1, 1, -1, 1, 1)
-    noise = uniform.unsqueeze(2) * s + offset
+    u = uniform.unsqueeze(2)
+    noise = u * s + offset if distractor == "literal" else (u - 0.5) * s
     return torch.where(s > 0, noise, torch.zeros_like(noise))
 
 
@@ -130,7 +145,7 @@ def _expand(t: torch.Tensor, L: int, dim: int) -> torch.Tensor:
 def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                 sigmas: Sequence[float] | None = None, n_repeats: int | None = None,
                 noise_offset: float | None = None, cfg: MemoryConfig | None = None,
-                progress: bool = False) -> StressTest:
+                distractor: str = "literal", progress: bool = False) -> StressTest:
     """Failure under distraction noise on stimulus 1 (PAPER.md section 5.6).
 
     Args:
@@ -138,7 +153,9 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
         sigmas: noise levels (default ``cfg.sigmas``, the paper's list;
             include 0 for the noiseless control).
         n_repeats: noisy repeats per (start, type) (default 10).
-        noise_offset: the constant added with the noise (default 0.5).
+        noise_offset: the constant added with the noise (default 0.5; ``literal`` only).
+        distractor: ``literal`` or ``zero_mean`` (:data:`DISTRACTORS`). Both
+            use the same uniform draws, so the two curves differ by the offset alone.
     Returns:
         :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * n_repeats``.
     """
@@ -161,29 +178,33 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
         for a, b in tqdm(chunks, desc="distraction", disable=not progress, unit="chunk"):
             Lc = b - a
             inp = tr.inputs.unsqueeze(2).expand(-1, -1, Lc, -1, -1).clone()          # (T, B, Lc, K0, 2)
-            inp[:n1] += distraction_noise(torch.as_tensor(levels[a:b]), u, cfg.noise_offset)
+            inp[:n1] += distraction_noise(torch.as_tensor(levels[a:b]), u, cfg.noise_offset, distractor)
             sim = simulate(net, _expand(x0, Lc, 1), inp.reshape(task.T, B, Lc * K0, 2), dt=task.dt,
                                tau=task.cfg.tau)
             m, _ = response_stats(sim.outputs, torch.zeros(()), task)
             mean[:, a:b] = m.reshape(B, Lc, K0)
     failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
-    return StressTest("distraction", "sigma", np.asarray(net.seeds), levels, None, start_idx, types_k,
+    return StressTest(f"distraction/{distractor}", "sigma", np.asarray(net.seeds), levels, None, start_idx, types_k,
                       mean.numpy(), failed.numpy(), time.perf_counter() - t0)
 
 
 def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                  fractions: Sequence[float] | None = None, n_repeats: int | None = None,
-                 cfg: MemoryConfig | None = None, progress: bool = False) -> StressTest:
-    """Failure when the input to the first ``n_off`` units is silenced during stimulus 1 (PAPER.md 5.7).
+                 cfg: MemoryConfig | None = None, protocol: str = "stim1", progress: bool = False) -> StressTest:
+    """Failure when the input to the first ``n_off`` units is silenced (during stimulus 1, or the whole trial).
 
     Args:
         trial_end_states: ``(B, S, N)`` start states.
         fractions: silenced fractions of N (default ``cfg.interruption_fractions``,
             0.1..0.9; include 0 for the uninterrupted control).
         n_repeats: stimulus draws per (start, type) (default 10).
+        protocol: ``stim1`` or ``whole_trial`` (:data:`INTERRUPTIONS`); the
+            same stimulus draws in both.
     Returns:
         :class:`StressTest` with ``levels = fractions``, ``n_off = round(fraction * N)``.
     """
+    if protocol not in INTERRUPTIONS:
+        raise ConfigError(f"protocol must be one of {', '.join(INTERRUPTIONS)}; got {protocol!r}")
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -210,9 +231,10 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
             mask = keep.view(1, Lc, 1, N).expand(B, Lc, K0, N).reshape(B, Lc * K0, N)
             inp = _expand(tr.inputs, Lc, 2)                                            # (T, B, Lc*K0, 2)
             s1 = simulate(net, _expand(x0, Lc, 1), inp[w1], dt=task.dt, tau=task.cfg.tau, input_mask=mask)
-            s2 = simulate(net, s1.final_state, inp[w1.stop:], dt=task.dt, tau=task.cfg.tau)
+            s2 = simulate(net, s1.final_state, inp[w1.stop:], dt=task.dt, tau=task.cfg.tau,
+                          input_mask=mask if protocol == "whole_trial" else None)
             m, _ = response_stats(s2.outputs, torch.zeros(()), task, window=resp)
             mean[:, a:b] = m.reshape(B, Lc, K0)
     failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
-    return StressTest("interruption", "fraction", np.asarray(net.seeds), levels, n_off, start_idx, types_k,
+    return StressTest(f"interruption/{protocol}", "fraction", np.asarray(net.seeds), levels, n_off, start_idx, types_k,
                       mean.numpy(), failed.numpy(), time.perf_counter() - t0)

@@ -63,6 +63,17 @@ class MemoryConfig:
             stimulus 1 (0 = the uninterrupted control).
         max_chunk_elements: simulations are split so that one chunk's state
             holds at most this many numbers (B x conditions x N).
+        long_delay_from: the long-delay failure probability is the mean of the
+            curve over delays at least this long (time units).
+        half_failure: the "half-failure delay" is the first delay whose failure
+            probability reaches this.
+        forgetting_protocols: which forgetting protocols the summary stores
+            (``replace``: the book's reading; ``extend``: the authors' code).
+        distractors: which distractor readings (``literal``: ``uniform*sigma
+            + 0.5`` as in the authors' code; ``zero_mean``: the same spread
+            without the offset).
+        interruptions: which interruption protocols (``stim1``: during stimulus
+            1, as the paper describes; ``whole_trial``: as the authors' code does).
     """
 
     delay_min: float = 1.0
@@ -80,6 +91,11 @@ class MemoryConfig:
     n_repeats: int = 10
     interruption_fractions: tuple[float, ...] = INTERRUPTION_FRACTIONS
     max_chunk_elements: int = 2 ** 24
+    long_delay_from: float = 50.0
+    half_failure: float = 0.5
+    forgetting_protocols: tuple[str, ...] = ("replace", "extend")
+    distractors: tuple[str, ...] = ("literal", "zero_mean")
+    interruptions: tuple[str, ...] = ("stim1", "whole_trial")
 
     def __post_init__(self) -> None:
         lo = _number("delay_min", self.delay_min, lo=0, lo_open=True)
@@ -107,6 +123,19 @@ class MemoryConfig:
                            check_levels("interruption_fractions", self.interruption_fractions, lo=0, hi=1))
         object.__setattr__(self, "max_chunk_elements",
                            _number("max_chunk_elements", self.max_chunk_elements, lo=1, integer=True))
+        object.__setattr__(self, "long_delay_from", _number("long_delay_from", self.long_delay_from, lo=0))
+        object.__setattr__(self, "half_failure", _number("half_failure", self.half_failure, lo=0, hi=1,
+                                                         lo_open=True))
+        for name, allowed in (("forgetting_protocols", ("replace", "extend")),
+                              ("distractors", ("literal", "zero_mean")),
+                              ("interruptions", ("stim1", "whole_trial"))):
+            v = getattr(self, name)
+            v = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+            bad = [x for x in v if x not in allowed]
+            if not v or bad or len(set(v)) != len(v):
+                raise ConfigError(f"{name} must be a non-empty list of distinct values among {', '.join(allowed)} "
+                                  f"(the first is the book's default reading); got {list(v)!r}")
+            object.__setattr__(self, name, v)
 
     def delays(self, step: float | None = None) -> tuple[float, ...]:
         """The delay grid ``delay_min, delay_min + step, ... <= delay_max`` (default step: ``delay_step``)."""
@@ -116,8 +145,8 @@ class MemoryConfig:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["sigmas"] = list(self.sigmas)
-        d["interruption_fractions"] = list(self.interruption_fractions)
+        for k in ("sigmas", "interruption_fractions", "forgetting_protocols", "distractors", "interruptions"):
+            d[k] = list(d[k])
         return d
 
 

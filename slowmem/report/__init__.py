@@ -1,22 +1,13 @@
 """From a stored population to what a reader is told: the population, its exemplars, verdicts, costs.
 
     population.py  Population (the per-network table, exemplars, networks on demand), load_population
-    claims.py      the paper's claims C1-C6 and their verdicts
+    stats.py       effects with intervals: two groups compared within strata (bootstrap, OLS test)
+    claims.py      the paper's claims C1-C6: effects, verdicts by one stated rule, every reading's variant
     cost.py        what sweeps cost: the training benchmark, grid hours on CPU / cluster / GPU
 """
-from .claims import (
-           CLAIMS,
-           Verdict,
-           all_claims,
-           claim_c1,
-           claim_c2,
-           claim_c3,
-           claim_c4,
-           claim_c5,
-           claim_c6,
-           mechanism_table,
-)
+from .claims import CLAIMS, FP, SM, VARIANTS, VERDICT_RULE, ClaimResult, evaluate_claims, mechanism_table, verdict_table
 from .population import LIVE, LIVE_GRID, Population, load_population
+from .stats import Effect, stratified_effect
 
-__all__ = ["CLAIMS", "Verdict", "all_claims", "claim_c1", "claim_c2", "claim_c3", "claim_c4", "claim_c5", "claim_c6",
-           "mechanism_table", "LIVE", "LIVE_GRID", "Population", "load_population"]
+__all__ = ["CLAIMS", "FP", "SM", "VARIANTS", "VERDICT_RULE", "ClaimResult", "evaluate_claims", "mechanism_table",
+           "verdict_table", "LIVE", "LIVE_GRID", "Population", "load_population", "Effect", "stratified_effect"]

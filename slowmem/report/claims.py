@@ -1,25 +1,30 @@
-"""Did each claim of the paper hold? Verdicts computed from a population table.
+"""Did each claim of the paper hold? Effects with intervals, like-for-like, under every reading.
 
-Each ``claim_*`` function takes the per-network table of a
-:class:`~slowmem.report.Population` (successful networks with their
-``dynamics.*`` and ``memory.*`` columns) and returns a :class:`Verdict`: the
-claim, one of ``held`` / ``did not hold`` / ``partly`` / ``not testable here``,
-and the numbers behind it. Chapters print them; the reproduction report
-tabulates them. Nothing here is hard-coded: change the population and the
-verdicts follow.
+Each claim C1-C6 (:data:`CLAIMS`) is measured on a population table
+(:func:`slowmem.store.load_results`: one row per network, the analysis
+summaries flattened) as an **effect with a 95 % interval and n per group**
+(:mod:`slowmem.report.stats`), and given a verdict by one stated rule
+(:data:`VERDICT_RULE`). Comparisons of slow-manifold (SM) with fixed-point
+(FP) networks are made within ``fb`` strata. Every choice the paper or its
+code leaves open is a **variant** (:data:`VARIANTS`): the claim is evaluated
+under each, and a claim whose verdict changes between readings says so
+(``depends_on_reading``). Nothing here is hard-coded: another population gives
+other verdicts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..config import MECHANISMS
+from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
+from .stats import MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
-__all__ = ["Verdict", "MECHANISM", "mechanism_table", "claim_c1", "claim_c2", "claim_c3", "claim_c4",
-           "claim_c5", "claim_c6", "all_claims"]
+__all__ = ["CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims", "mechanism_table",
+           "verdict_table", "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
 
@@ -32,154 +37,208 @@ CLAIMS = {
     "C6": "Slow-manifold networks are more robust to distraction noise than fixed-point networks.",
 }
 
+VERDICT_RULE = (f"held / not held: the 95 % interval of the effect excludes zero in (against) the claim's "
+                f"direction, with at least {MIN_PER_SIDE} networks on each side of the comparison; "
+                f"inconclusive otherwise (too few networks, or the interval spans zero). SM-vs-FP effects "
+                f"are pooled within fb strata that hold at least 2 networks of each group.")
 
-@dataclass(frozen=True)
-class Verdict:
+#: The readings of every ambiguous choice: name -> options (the first is the book's default).
+VARIANTS = {
+    "taxonomy": {"ours": MECHANISM, "original rule": "dynamics.mechanism_original"},
+    "success": {"ours (accuracy >= 0.95)": None, "original, no replay RMSE > 0.1": ("error_rate_0.1", 0.0),
+                "original, <= 5 % of replays RMSE > 0.05": ("error_rate_0.05", 0.05)},
+    "forgetting": {f"{p}: {m}": (p, m) for p, m in itertools.product(
+        ("replace", "extend"), ("long-delay failure", "reaches half failure", "any failure"))},
+    "noise": {"distraction, literal (uniform*sigma + 0.5)": "distraction.literal",
+              "distraction, zero-mean": "distraction.zero_mean",
+              "interruption, stimulus 1": "interruption.stim1",
+              "interruption, whole trial": "interruption.whole_trial"},
+    "activity": {"delay saturation (FP - SM)": "saturation", "phasic index (SM - FP)": "phasic"},
+}
+
+
+@dataclass
+class ClaimResult:
+    """One claim: the paper's statement, the default reading's effect, and the effect under every variant."""
+
     claim: str
     statement: str
-    outcome: str        # held | did not hold | partly | not testable here
-    evidence: str
+    measure: str
+    main: Effect
+    variants: list[dict] = field(default_factory=list)
 
-    def __str__(self) -> str:
-        import textwrap
+    @property
+    def verdict(self) -> str:
+        return self.main.verdict
 
-        return textwrap.fill(f"{self.claim} ({self.outcome}): {self.evidence}", width=100,
-                             subsequent_indent="    ")
+    @property
+    def depends_on_reading(self) -> bool:
+        """True when the verdict is not the same under every variant."""
+        return len({v["verdict"] for v in self.variants} | {self.main.verdict}) > 1
+
+    def to_dict(self) -> dict:
+        m = self.main
+        return {"claim": self.claim, "statement": self.statement, "measure": self.measure, "verdict": m.verdict,
+                "reason": m.reason, "effect": m.effect, "ci_low": m.ci_low, "ci_high": m.ci_high,
+                "p_value": m.p_value, "n": m.n, "n_total": m.n_total, "strata": m.strata,
+                "direction": m.direction, "depends_on_reading": self.depends_on_reading, "variants": self.variants}
 
 
-def _labelled(table: pd.DataFrame) -> pd.DataFrame:
-    ok = table[table["success"].astype(bool)] if "success" in table.columns else table
-    if MECHANISM not in ok.columns:
-        return ok.iloc[0:0].assign(**{MECHANISM: pd.Series(dtype=object)})
-    return ok[ok[MECHANISM].notna()]
+# --------------------------------------------------------------------------- population subsets
+def _analysed(table: pd.DataFrame, success: str) -> pd.DataFrame:
+    """Networks counted as performing the task under ``success`` that have analysis summaries."""
+    rule = VARIANTS["success"][success]
+    t = table[table["success"].astype(bool)] if "success" in table.columns else table
+    if MECHANISM in t.columns:
+        t = t[t[MECHANISM].notna()]
+    if rule is not None:
+        col, limit = rule
+        if col not in t.columns:
+            raise ConfigError(f"the population has no column {col!r} (success variant {success!r})")
+        t = t[pd.to_numeric(t[col], errors="coerce") <= limit]
+    return t
 
 
-def mechanism_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Counts and shares of each mechanism among the successful, analysed networks."""
-    t = _labelled(table)
-    counts = t[MECHANISM].value_counts().reindex(list(MECHANISMS), fill_value=0)
+def mechanism_table(table: pd.DataFrame, *, taxonomy: str = "ours", success: str = "ours (accuracy >= 0.95)"
+                    ) -> pd.DataFrame:
+    """Networks and share of each mechanism, with a 95 % Wilson interval of the share."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    t = _analysed(table, success)
+    col = VARIANTS["taxonomy"][taxonomy]
+    counts = (t[col].value_counts() if col in t.columns else pd.Series(dtype=int)).reindex(list(MECHANISMS),
+                                                                                           fill_value=0)
     total = int(counts.sum())
-    return pd.DataFrame({"networks": counts, "share": (counts / total).round(3) if total else np.nan})
+    lo, hi = proportion_confint(counts.to_numpy(), max(total, 1), alpha=0.05, method="wilson")
+    return pd.DataFrame({"networks": counts.astype(int), "share": (counts / max(total, 1)).round(3),
+                         "share_ci_low": np.round(lo, 3), "share_ci_high": np.round(hi, 3)})
 
 
-#: Fewer networks than this on a side of a comparison get a caution in the evidence.
-FEW = 3
-
-
-def _v(claim: str, outcome: str, evidence: str, n_compared: dict[str, int] | None = None) -> Verdict:
-    few = {m: n for m, n in (n_compared or {}).items() if n < FEW}
-    if few and outcome in ("held", "did not hold", "partly"):
-        evidence += " -- caution: only " + ", ".join(f"{n} {m} network{'s' if n != 1 else ''}"
-                                                   for m, n in few.items()) + "; weak evidence"
-    return Verdict(claim, CLAIMS[claim], outcome, evidence)
-
-
-def claim_c1(table: pd.DataFrame) -> Verdict:
-    mt = mechanism_table(table)
-    present = [m for m in mt.index if mt.loc[m, "networks"] > 0]
-    n = int(mt["networks"].sum())
-    if n == 0:
-        return _v("C1", "not testable here", "no analysed network that performs the task")
-    ev = f"{len(present)} of 4 mechanisms among {n} networks: " + ", ".join(
-        f"{m} {int(mt.loc[m, 'networks'])}" for m in mt.index)
-    return _v("C1", "held" if len(present) == 4 else ("partly" if len(present) > 1 else "did not hold"), ev)
-
-
-def claim_c2(table: pd.DataFrame) -> Verdict:
-    mt = mechanism_table(table)
-    n = int(mt["networks"].sum())
-    if n == 0:
-        return _v("C2", "not testable here", "no analysed network that performs the task")
-    top = mt["networks"].idxmax()
-    ev = f"most prevalent: {top} ({int(mt.loc[top, 'networks'])} of {n}, {mt.loc[top, 'share']:.0%})"
-    return _v("C2", "held" if top == SM else "did not hold", ev)
-
-
-def _by_mech(table: pd.DataFrame, col: str) -> dict[str, np.ndarray]:
-    t = _labelled(table)
+# --------------------------------------------------------------------------- the per-network measures
+def _forgetting_measure(t: pd.DataFrame, protocol: str, measure: str) -> pd.Series:
+    base = f"memory.forgetting.{protocol}"
+    if measure == "long-delay failure":
+        return pd.to_numeric(t.get(f"{base}.long_delay_failure"), errors="coerce")
+    col = f"{base}.half_failure_delay" if measure == "reaches half failure" else f"{base}.memory_horizon"
     if col not in t.columns:
-        return {}
-    return {m: pd.to_numeric(g[col], errors="coerce").to_numpy(float) for m, g in t.groupby(MECHANISM)}
+        return pd.Series(np.nan, index=t.index)
+    ok = t[f"{base}.long_delay_failure"].notna() if f"{base}.long_delay_failure" in t.columns else True
+    return t[col].notna().astype(float).where(ok)
 
 
-def claim_c3(table: pd.DataFrame) -> Verdict:
-    """Tonic = many units saturated (|r| > 0.8) throughout the delay; phasic = few in the delay.
-
-    Two measures, both reported: the fraction of saturated units during the
-    delays (persistence), and the phasic index (response - delay) / (response +
-    delay). The claim holds when slow-manifold networks have both less delay
-    saturation and a larger phasic index than fixed-point networks; "partly"
-    when only one of the two differs in that direction.
-    """
-    sat = _by_mech(table, "dynamics.activity.saturation_delay")
-    idx = _by_mech(table, "dynamics.activity.phasic_index")
-    if SM not in sat or SM not in idx:
-        return _v("C3", "not testable here", "no slow-manifold network with an activity profile")
-
-    def desc(m: str) -> str:
-        return (f"{m}: median delay saturation {np.nanmedian(sat[m]):.3f}, "
-                f"phasic index {np.nanmedian(idx[m]):+.2f} (n={len(sat[m])})")
-
-    if FP not in sat:
-        return _v("C3", "not testable here", desc(SM) + "; no fixed-point network to compare with")
-    less_tonic = np.nanmedian(sat[SM]) < np.nanmedian(sat[FP])
-    more_phasic = np.nanmedian(idx[SM]) > np.nanmedian(idx[FP])
-    outcome = "held" if less_tonic and more_phasic else ("partly" if less_tonic or more_phasic else "did not hold")
-    return _v("C3", outcome, desc(SM) + "; " + desc(FP), {SM: len(sat[SM]), FP: len(sat[FP])})
+def _with(t: pd.DataFrame, values: pd.Series | None) -> pd.DataFrame:
+    return t.assign(_value=np.nan if values is None else values)
 
 
-def claim_c4(table: pd.DataFrame) -> Verdict:
-    t = _labelled(table)
-    if "memory.memory_horizon" not in t.columns:
-        return _v("C4", "not testable here", "no forgetting curves stored")
-    horizon = pd.to_numeric(t["memory.memory_horizon"], errors="coerce")
-    forgets = horizon.notna()
-    parts, frac = [], {}
-    for m, idx in t.groupby(MECHANISM).groups.items():
-        f = forgets.loc[idx]
-        frac[m] = float(f.mean())
-        med = horizon.loc[idx].median()
-        parts.append(f"{m}: {int(f.sum())} of {len(f)} forget" + (f" (median horizon {med:.1f} tau)"
-                                                                  if f.any() else ""))
-    ev = "; ".join(parts)
-    if SM not in frac:
-        return _v("C4", "not testable here", ev or "no slow-manifold network")
-    if FP not in frac:
-        return _v("C4", "partly" if frac[SM] > 0.5 else "did not hold",
-                  ev + "; no fixed-point network to compare with")
-    counts = t[MECHANISM].value_counts()
-    return _v("C4", "held" if frac[SM] > 0.5 and frac[FP] < 0.5 else "did not hold", ev,
-              {SM: int(counts[SM]), FP: int(counts[FP])})
+def _compare(t: pd.DataFrame, group_col: str, values: pd.Series | None, direction: int, measure: str,
+             a: str = SM, b: str = FP) -> Effect:
+    tt = _with(t, values)
+    if group_col not in tt.columns:
+        tt = tt.assign(**{group_col: None})
+    return stratified_effect(tt, "_value", group_col, a, b, direction=direction, measure=measure)
 
 
-def claim_c5(table: pd.DataFrame) -> Verdict:
-    d = _by_mech(table, "dynamics.efficiency")
-    if not d:
-        return _v("C5", "not testable here", "no efficiency figures stored")
-    ev = "; ".join(f"{m}: median {np.nanmedian(v):.2f} attractors per memory (n={len(v)})" for m, v in d.items()
-                   if np.isfinite(v).any())
-    if SM not in d:
-        return _v("C5", "not testable here", ev)
-    ok = np.nanmedian(d[SM]) < 1
-    ev += ". (Fewer attractors than memories is part of the slow-manifold definition, so this is a " \
-          "consistency check; the substance is how few.)"
-    return _v("C5", "held" if ok else "did not hold", ev)
+# --------------------------------------------------------------------------- the claims
+def _claim_c1(t: pd.DataFrame, group_col: str) -> Effect:
+    counts = t[group_col].value_counts().reindex(list(MECHANISMS), fill_value=0) if group_col in t else \
+        pd.Series(0, index=list(MECHANISMS))
+    n = int(counts.sum())
+    present = int((counts > 0).sum())
+    ns = {m: int(counts[m]) for m in MECHANISMS}
+    if n < MIN_PER_SIDE:
+        verdict, reason = "inconclusive", f"too few networks ({n} analysed; at least {MIN_PER_SIDE} needed)"
+    elif present == 4:
+        verdict, reason = "held", "every mechanism occurs"
+    elif n >= 50:
+        verdict, reason = "not held", f"{4 - present} mechanism(s) absent among {n} networks"
+    else:
+        verdict, reason = "inconclusive", f"{4 - present} mechanism(s) absent, but only {n} networks"
+    return Effect("mechanisms present", float(present), None, None, None, ns, ns, {}, 1, verdict, reason)
 
 
-def claim_c6(table: pd.DataFrame, sigma: str = "1") -> Verdict:
-    col = f"memory.failure_ratio_by_sigma.{sigma}"
-    d = _by_mech(table, col)
-    if SM not in d:
-        return _v("C6", "not testable here", f"no slow-manifold network with distraction results ({col})")
-    ev = "; ".join(f"{m}: mean failure ratio {np.nanmean(v):.2f} at sigma {sigma} (n={len(v)})" for m, v in d.items())
-    if FP not in d:
-        return _v("C6", "not testable here", ev + "; no fixed-point network to compare with")
-    return _v("C6", "held" if np.nanmean(d[SM]) < np.nanmean(d[FP]) else "did not hold", ev,
-              {SM: len(d[SM]), FP: len(d[FP])})
+def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
+    labels = t[group_col].to_numpy() if group_col in t else np.array([])
+    n = len(labels)
+    ns = {m: int((labels == m).sum()) for m in MECHANISMS}
+    if n < 2:
+        return Effect("SM share - largest other share", None, None, None, None, ns, ns, {}, 1,
+                      *verdict_of(None, None, None, {"networks": n}, 1))
+    code = np.array([list(MECHANISMS).index(x) for x in labels])
+
+    def margin(x, axis=-1):
+        shares = np.stack([(x == k).mean(axis=axis) for k in range(4)])
+        return shares[1] - np.max(np.delete(shares, 1, axis=0), axis=0)
+
+    from scipy import stats
+
+    est = float(margin(code))
+    if np.ptp(code) == 0:
+        lo = hi = est
+    else:
+        ci = stats.bootstrap((code,), margin, n_resamples=4999, method="percentile", vectorized=True,
+                             rng=np.random.default_rng(seed)).confidence_interval
+        lo, hi = float(ci.low), float(ci.high)
+    verdict, reason = verdict_of(est, lo, hi, {"networks": n}, 1)
+    return Effect("SM share - largest other share", est, lo, hi, None, ns, ns, {}, 1, verdict, reason)
 
 
-def all_claims(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: statement, outcome, evidence."""
-    vs = [f(table) for f in (claim_c1, claim_c2, claim_c3, claim_c4, claim_c5, claim_c6)]
-    return pd.DataFrame([{"claim": v.claim, "statement": v.statement, "outcome": v.outcome, "evidence": v.evidence}
-                         for v in vs]).set_index("claim")
+def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str) -> Effect:
+    if claim == "C3":
+        if option == "saturation":
+            return _compare(t, group_col, t.get("dynamics.activity.saturation_delay"), -1,
+                            "delay saturation, SM - FP")
+        return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP")
+    if claim == "C4":
+        protocol, measure = VARIANTS["forgetting"][option]
+        return _compare(t, group_col, _forgetting_measure(t, protocol, measure), 1, f"{option}, SM - FP")
+    if claim == "C5":
+        return _compare(t, group_col, t.get("dynamics.efficiency"), -1, "attractors per memory, SM - FP")
+    if claim == "C6":
+        col = f"memory.{VARIANTS['noise'][option]}.mean_failure"
+        return _compare(t, group_col, t.get(col), -1, f"{option}: mean failure over levels, SM - FP")
+    raise ConfigError(f"unknown claim {claim!r}")
+
+
+_OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}
+
+
+def _evaluate(claim: str, table: pd.DataFrame, taxonomy: str, success: str, option: str | None) -> Effect:
+    t = _analysed(table, success)
+    col = VARIANTS["taxonomy"][taxonomy]
+    if claim == "C1":
+        return _claim_c1(t, col)
+    if claim == "C2":
+        return _claim_c2(t, col)
+    return _claim_measure(claim, t, col, option)
+
+
+def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
+    """Every claim under the default reading, with the effect under every variant of every ambiguous choice."""
+    out = []
+    taxonomies, successes = list(VARIANTS["taxonomy"]), list(VARIANTS["success"])
+    for claim, statement in CLAIMS.items():
+        options = list(VARIANTS[_OPTIONS[claim]]) if claim in _OPTIONS else [None]
+        main = _evaluate(claim, table, taxonomies[0], successes[0], options[0])
+        variants = []
+        for tax, suc, opt in itertools.product(taxonomies, successes, options):
+            if (tax, suc, opt) == (taxonomies[0], successes[0], options[0]):
+                continue
+            e = _evaluate(claim, table, tax, suc, opt)
+            variants.append({"taxonomy": tax, "success": suc, "option": opt, "measure": e.measure,
+                             "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
+                             "verdict": e.verdict, "reason": e.reason})
+        out.append(ClaimResult(claim, statement, main.measure, main, variants))
+    return out
+
+
+def verdict_table(results: list[ClaimResult]) -> pd.DataFrame:
+    """One narrow row per claim: measure, effect [interval], n per side, verdict, whether it depends on the reading."""
+    rows = []
+    for r in results:
+        m = r.main
+        ci = "" if m.ci_low is None else f" [{m.ci_low:+.3f}, {m.ci_high:+.3f}]"
+        eff = "" if m.effect is None else (f"{m.effect:+.3f}{ci}" if m.ci_low is not None else f"{m.effect:g}")
+        rows.append({"claim": r.claim, "measure": r.measure, "effect [95 % CI]": eff,
+                     "n": ", ".join(f"{k} {v}" for k, v in m.n.items()), "verdict": m.verdict,
+                     "depends on reading": "yes" if r.depends_on_reading else "no"})
+    return pd.DataFrame(rows).set_index("claim")

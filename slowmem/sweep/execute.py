@@ -60,6 +60,8 @@ class SweepOptions:
         command: the command line, recorded in the manifest.
         engine: training engine (:data:`slowmem.training.ENGINES`; ``auto``:
             numba on the CPU, torch on CUDA). The engines agree to rounding.
+        only_analyses: run only these registered analyses in this run (the
+            others stay pending for a later run); empty: all.
     """
 
     backend: str = "local"
@@ -79,6 +81,7 @@ class SweepOptions:
     progress: bool = True
     command: str | None = None
     engine: str = "auto"
+    only_analyses: tuple[str, ...] = ()
 
     def validate(self) -> SweepOptions:
         check_choice("backend", self.backend, BACKENDS)
@@ -112,6 +115,10 @@ class SweepOptions:
                 raise ConfigError(f"backend {self.backend} needs {', '.join(missing)} (pip install "
                                   "'slowmem[dist]'); or run in this process with --backend none")
         self.redo_analyses = tuple(self.redo_analyses or ())
+        self.only_analyses = tuple(self.only_analyses or ())
+        bad = [n for n in self.only_analyses if n not in analysis.ANALYSES]
+        if bad:
+            raise ConfigError(f"only-analyses: unknown analysis {bad}; allowed: {', '.join(analysis.ANALYSES)}")
         if self.redo_analyses:
             names = list(analysis.ANALYSES) if self.redo_analyses == ("all",) else list(self.redo_analyses)
             bad = [n for n in names if n not in analysis.ANALYSES]

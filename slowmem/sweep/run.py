@@ -129,7 +129,8 @@ def run_sweep(grid: Grid, out: str | Path, opts: SweepOptions | None = None,
         rows, notes = folder.read_rows([s.network_id for s in specs])
         if "" in notes:
             say(notes[""])
-        names = list(analysis.ANALYSES) if opts.analyze != "none" else []
+        names = [n for n in analysis.ANALYSES if not opts.only_analyses or n in opts.only_analyses] \
+            if opts.analyze != "none" else []
         pending, distrusted = plan_pending(specs, rows, folder, names, opts.analyze, opts.redo_analyses)
         ids = {s.network_id for s in specs}
         distrusted.update({nid: why for nid, why in notes.items() if nid in ids})

@@ -189,6 +189,23 @@ def test_probe_labels_designed_networks(designed3, task):
     assert m.counts() == {k: 1 for k in MECHANISMS}
 
 
+def test_original_rule_on_designed_networks(designed3, task):
+    """The authors' literal rule on the same (short, 10-trial) probe, where it differs from ours for reasons
+    one can state: eight signed attractors (>= 6): fixed points, as ours. The slow line is still moving
+    (window variance ~1e-5, above their 1e-9) and no two window means are equal: their limit cycle, our
+    slow manifold. The cycle: a limit cycle in both. The network read out at |z| ~ 2.9 settles on one
+    attractor pair, two signed outputs (< 6): their slow manifold; ours calls it far (|z| > 2.5)."""
+    from slowmem.analysis.mechanisms import classify_original
+
+    net, ends, res = designed3
+    labels = classify_original(res.probe, task).tolist()
+    assert labels == ["fixed points", "limit cycle", "limit cycle", "slow manifold"]
+    assert res.mechanisms.label.tolist() == ["fixed points", "slow manifold", "limit cycle", "far/mixed"]
+    assert res.probe.output_variance[1].max() > 1e-9 and res.probe.output_variance[0].max() < 1e-9
+    assert res.mechanism_original.tolist() == labels
+    assert [s["mechanism_original"] for s in summarize(net, task, ends, cfg=SHORT)] == labels
+
+
 def test_probe_result_shapes_and_starts(designed3, task):
     net, ends, res = designed3
     p, cfg = res.probe, DynamicsConfig()

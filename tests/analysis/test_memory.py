@@ -27,7 +27,8 @@ import pytest
 import torch
 
 from slowmem.analysis import ANALYSES, get_analysis
-from slowmem.analysis.forgetting import FAILURE_TYPES, delay_grid, forgetting_curve, trial_failed
+from slowmem.analysis.forgetting import FAILURE_TYPES, delay_grid, forgetting_curve
+from slowmem.evaluation import trial_failed
 from slowmem.analysis.memory import bootstrap_band, frames_from_summaries, run_memory, summarize
 from slowmem.analysis.robustness import distraction, distraction_noise, interruption
 from slowmem.config import ACCURACY_TOLERANCE, ConfigError, MemoryConfig, NetworkConfig, TaskConfig
@@ -223,6 +224,56 @@ def test_leaky_integrator_forgets_at_predicted_delay():
         assert c.failed[b][late][:, first_is_one].all() and not c.failed[b][:, ~first_is_one].any()
 
 
+def test_original_protocol_extends_after_the_nominal_delay_and_compares_with_itself():
+    """The authors' protocol on the leaky design: the extra delay d follows the nominal 5 tau, so the memory
+    has lost 0.1 of its own final output once d reaches about tau_m ln(0.5 / 0.4): the replace-protocol
+    horizon minus the nominal delay (within a grid step; the final output is read at one step, not
+    averaged, hence the small shift). A latch never forgets in either protocol."""
+    task = clean_task(encoding=(0.0, 0.5, 1.0))
+    net = leaky_integrators((0.98, 0.995), task)
+    starts = torch.zeros(2, 4, 2, dtype=torch.float64)
+    ours = forgetting_curve(net, task, starts, delay_step=0.5)
+    theirs = forgetting_curve(net, task, starts, delay_step=0.5, protocol="extend")
+    assert theirs.protocol == "extend" and np.array_equal(theirs.delays, ours.delays)
+    nominal = task.cfg.timing["delay1"]
+    for b in range(2):
+        shifted = ours.memory_horizon()[b] - nominal
+        assert abs(theirs.memory_horizon()[b] - shifted) <= 0.05 * shifted + 0.5
+    # half the trials (first digit 1) fail at long delays: both summary measures say so
+    assert np.allclose(theirs.long_delay_failure(100.0), 0.5) and theirs.half_failure_delay() == \
+        theirs.memory_horizon()
+    with pytest.raises(ConfigError, match="protocol must be one of"):
+        forgetting_curve(net, task, starts, delay_step=0.5, protocol="stretch")
+
+
+def test_latch_never_forgets_under_either_protocol(latch, ctask):
+    """The bistable latch (network 0) keeps every memory in both protocols; the monostable one (1) loses
+    it in both, so the two protocols agree on which network forgets."""
+    net, ev = latch
+    for proto in ("replace", "extend"):
+        c = forgetting_curve(net, ctask, ev.trial_end_states, delays=[6.0, 31.0, 56.0, 81.0, 156.0], protocol=proto)
+        assert not c.failed[0].any() and c.memory_horizon()[0] is None
+        assert c.long_delay_failure(50.0)[0] == 0 and c.half_failure_delay()[0] is None
+        assert c.long_delay_failure(50.0)[1] > 0.5 and c.memory_horizon()[1] is not None
+
+
+def test_zero_mean_distractor_and_whole_trial_interruption():
+    """Zero-mean noise of the same spread does not bias the digit-1 channel: no failure until the spread
+    itself is large; silencing the slow unit for the whole trial also loses stimulus 2's evidence, so every
+    type with a 1 anywhere fails ((0, 1), (1, 0), (1, 1): 3 of 4), not only those with a first 1."""
+    task = clean_task(encoding=(0.0, 0.5, 1.0))
+    net = leaky_integrators((0.98,), task)
+    starts = torch.zeros(1, 4, 2, dtype=torch.float64)
+    lit = distraction(net, task, starts, sigmas=[0, 0.1, 1, 10], n_repeats=2, distractor="literal")
+    zero = distraction(net, task, starts, sigmas=[0, 0.1, 1, 10], n_repeats=2, distractor="zero_mean")
+    assert lit.failure_ratio()[0].tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert zero.failure_ratio()[0, :3].tolist() == [0.0, 0.0, 0.0] and 0 < zero.failure_ratio()[0, 3] < 1
+    whole = interruption(net, task, starts, fractions=[0, 0.5, 1.0], n_repeats=2, protocol="whole_trial")
+    assert whole.failure_ratio()[0].tolist() == [0.0, 0.75, 0.75]
+    with pytest.raises(ConfigError, match="distractor must be one of"):
+        distraction(net, task, starts, sigmas=[1], distractor="bias")
+
+
 def test_leaky_integrator_distraction_and_interruption_exact():
     """Analytic stress results of the linear design (N = 2: slow unit 0, fast unit 1)."""
     task = clean_task(encoding=(0.0, 0.5, 1.0))
@@ -284,11 +335,16 @@ def test_summarize_deterministic_and_json_ready(trained):
     assert "memory" in ANALYSES
     assert json.dumps(a) == json.dumps(b)            # identical for the same seed, and JSON-ready
     (s,) = a
-    assert set(s) >= {"memory_horizon", "forgets", "failure_types", "forgetting", "failure_ratio_by_sigma",
-                      "failure_ratio_by_fraction"}
-    assert list(s["failure_ratio_by_sigma"]) == ["0", "1", "10"]
-    assert s["forgetting"]["delays"][:3] == [1.0, 11.0, 21.0]
+    assert set(s) >= {"memory_horizon", "forgets", "forgetting", "distraction", "interruption", "long_delay_failure",
+                      "half_failure_delay"}
+    assert set(s["forgetting"]) == {"replace", "extend"} and set(s["distraction"]) == {"literal", "zero_mean"}
+    assert set(s["interruption"]) == {"stim1", "whole_trial"}
+    assert list(s["distraction"]["literal"]["failure_ratio"]) == ["0", "1", "10"]
+    assert s["forgetting"]["replace"]["delays"][:3] == [1.0, 11.0, 21.0]
     assert s["forgets"] == (s["memory_horizon"] is not None)
+    assert s["memory_horizon"] == s["forgetting"]["replace"]["memory_horizon"]
+    ratios = s["distraction"]["literal"]["failure_ratio"]
+    assert s["distraction"]["literal"]["mean_failure"] == pytest.approx((ratios["1"] + ratios["10"]) / 2)
 
 
 def test_batch_independence_and_chunking(latch, ctask):
@@ -357,10 +413,14 @@ def test_frames_bootstrap_and_plots(latch, ctask):
     fr = res.frames()
     rebuilt = frames_from_summaries(res.summaries(), list(net.seeds),
                                     meta=pd.DataFrame({"seed": [0, 1], "mechanism": ["fixed point", "leaky"]}))
-    pd.testing.assert_frame_equal(fr["forgetting"][["seed", "delay", "failure_prob"]],
-                                  rebuilt["forgetting"][["seed", "delay", "failure_prob"]])
-    pd.testing.assert_frame_equal(fr["distraction"][["seed", "sigma", "failure_ratio"]],
-                                  rebuilt["distraction"][["seed", "sigma", "failure_ratio"]])
+    cols = ["seed", "protocol", "delay", "failure_prob"]
+    pd.testing.assert_frame_equal(fr["forgetting"][cols].sort_values(cols).reset_index(drop=True),
+                                  rebuilt["forgetting"][cols].sort_values(cols).reset_index(drop=True))
+    cols = ["seed", "distractor", "sigma", "failure_ratio"]
+    pd.testing.assert_frame_equal(fr["distraction"][cols].sort_values(cols).reset_index(drop=True),
+                                  rebuilt["distraction"][cols].sort_values(cols).reset_index(drop=True))
+    rebuilt = {k: v[v.get("protocol", v.get("distractor")).isin(["replace", "literal", "stim1"])].reset_index(drop=True)
+               for k, v in rebuilt.items()}
     assert rebuilt["horizon"].memory_horizon.isna().tolist() == [True, False]
     band = bootstrap_band(rebuilt["forgetting"], "delay", "failure_prob", n_boot=200)
     again = bootstrap_band(rebuilt["forgetting"], "delay", "failure_prob", n_boot=200)

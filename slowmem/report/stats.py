@@ -1,0 +1,151 @@
+"""Effects with intervals: two groups of networks compared like for like, within strata.
+
+The paper's comparative claims (C3, C4, C6) set slow-manifold (SM) networks
+against fixed-point (FP) networks. Both groups are shaped by the same
+hyperparameters -- feedback strength ``fb`` above all: strong feedback makes
+fixed points and saturates units -- so a plain difference of group means
+measures ``fb`` as much as the mechanism. :func:`stratified_effect` therefore
+compares the groups **within strata** (default: within each ``fb`` value) and
+pools the within-stratum differences:
+
+* **usable strata**: those with at least :data:`MIN_PER_CELL` networks on
+  each side (a single network gives no within-stratum spread);
+* **effect**: the weighted mean of the within-stratum differences of group
+  means, ``sum_s w_s (mean_a,s - mean_b,s) / sum_s w_s`` with
+  ``w_s = n_a,s n_b,s / (n_a,s + n_b,s)`` (each stratum weighted by how
+  precisely it measures its difference);
+* **interval**: 95 % percentile bootstrap over networks, resampling each
+  (stratum, group) cell on its own (:func:`scipy.stats.bootstrap` with one
+  sample per cell, so resampling keeps every network in its stratum);
+* **test**: ordinary least squares ``value ~ group + C(stratum)`` with
+  heteroscedasticity-robust (HC3) standard errors (:mod:`statsmodels`); its
+  p-value for the group term is reported beside the interval.
+
+Everything is deterministic for a given ``seed``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..config import ConfigError
+
+__all__ = ["Effect", "stratified_effect", "MIN_PER_CELL", "MIN_PER_SIDE", "verdict_of"]
+
+#: Networks a (stratum, group) cell needs to take part in a comparison.
+MIN_PER_CELL = 2
+#: Networks each side needs, over the usable strata, for a verdict other than inconclusive.
+MIN_PER_SIDE = 10
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One comparison: ``effect`` = group a minus group b (within strata), its interval and counts.
+
+    ``direction`` is +1 when the claim predicts ``effect > 0``, -1 when it
+    predicts ``effect < 0``; ``verdict`` follows :func:`verdict_of`.
+    """
+
+    measure: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n: dict[str, int]
+    n_total: dict[str, int]
+    strata: dict[str, dict[str, int]]
+    direction: int
+    verdict: str
+    reason: str
+    level: float = 0.95
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def verdict_of(effect: float | None, lo: float | None, hi: float | None, n: dict[str, int], direction: int,
+               min_per_side: int = MIN_PER_SIDE) -> tuple[str, str]:
+    """The stated rule: ``held`` / ``not held`` when the interval excludes zero in one direction with at
+    least ``min_per_side`` networks per side, ``inconclusive`` otherwise; returns ``(verdict, reason)``."""
+    few = {g: k for g, k in n.items() if k < min_per_side}
+    if effect is None or lo is None or hi is None:
+        return "inconclusive", "no stratum has at least {} networks on each side".format(MIN_PER_CELL)
+    if few:
+        return "inconclusive", "too few networks: " + ", ".join(f"{k} {g}" for g, k in few.items()) + \
+            f" (at least {min_per_side} per side needed)"
+    if lo <= 0 <= hi:
+        return "inconclusive", "the interval spans zero"
+    agrees = (lo > 0) if direction > 0 else (hi < 0)
+    return ("held", "the interval excludes zero in the claim's direction") if agrees else \
+        ("not held", "the interval excludes zero against the claim's direction")
+
+
+def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: str, *, strata: str | None = "fb",
+                      direction: int = 1, measure: str | None = None, n_resamples: int = 4999, seed: int = 0,
+                      level: float = 0.95) -> Effect:
+    """Group ``a`` minus group ``b`` of column ``value``, within ``strata`` (see the module docstring).
+
+    Args:
+        table: one row per network; NaN values of ``value`` are left out.
+        value: the per-network measure.
+        group: the column holding the group label; ``a`` and ``b`` its two values.
+        strata: the stratifying column, or None for one stratum.
+        direction: +1 if the claim predicts a > b, -1 if a < b.
+    """
+    for c in (value, group) + ((strata,) if strata else ()):
+        if c not in table.columns:
+            raise ConfigError(f"stratified_effect: no column {c!r} in the table")
+    t = table[table[group].isin([a, b])].copy()
+    t[value] = pd.to_numeric(t[value], errors="coerce")
+    t = t[np.isfinite(t[value].to_numpy(dtype=float))]
+    t["_stratum"] = t[strata].astype(str) if strata else "all"
+    n_total = {g: int((t[group] == g).sum()) for g in (a, b)}
+    cells, per_stratum, usable = [], {}, []
+    for s, g in t.groupby("_stratum", sort=True):
+        na, nb = int((g[group] == a).sum()), int((g[group] == b).sum())
+        per_stratum[str(s)] = {a: na, b: nb}
+        if na >= MIN_PER_CELL and nb >= MIN_PER_CELL:
+            usable.append(s)
+            cells += [g.loc[g[group] == a, value].to_numpy(float), g.loc[g[group] == b, value].to_numpy(float)]
+    n = {a: sum(per_stratum[str(s)][a] for s in usable), b: sum(per_stratum[str(s)][b] for s in usable)}
+    name = measure or value
+    if not usable:
+        verdict, reason = verdict_of(None, None, None, n, direction)
+        return Effect(name, None, None, None, None, n, n_total, per_stratum, direction, verdict, reason, level)
+    weights = np.array([len(x) * len(y) / (len(x) + len(y)) for x, y in zip(cells[::2], cells[1::2])])
+
+    def pooled(*samples, axis=-1):
+        diffs = [np.mean(x, axis=axis) - np.mean(y, axis=axis) for x, y in zip(samples[::2], samples[1::2])]
+        return np.tensordot(weights, np.stack(diffs), axes=1) / weights.sum()
+
+    from scipy import stats
+
+    est = float(pooled(*cells))
+    if all(np.ptp(c) == 0 for c in cells):           # no spread anywhere: the interval is the point
+        lo = hi = est
+    else:
+        boot = stats.bootstrap(tuple(cells), pooled, n_resamples=n_resamples, confidence_level=level,
+                               method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+        lo, hi = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+    p = _ols_p_value(t[t["_stratum"].isin(usable)], value, group, a)
+    verdict, reason = verdict_of(est, lo, hi, n, direction)
+    return Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level)
+
+
+def _ols_p_value(t: pd.DataFrame, value: str, group: str, a: str) -> float | None:
+    """p-value of the group term in ``value ~ group + C(stratum)``, HC3 standard errors; None if degenerate."""
+    import statsmodels.api as sm
+
+    y = t[value].to_numpy(float)
+    x = pd.get_dummies(t["_stratum"], drop_first=True, dtype=float)
+    x.insert(0, "group", (t[group] == a).astype(float).to_numpy())
+    x = sm.add_constant(x, has_constant="add")
+    if np.ptp(y) == 0 or len(y) <= x.shape[1]:
+        return None
+    with np.errstate(all="ignore"):
+        fit = sm.OLS(y, x.to_numpy()).fit(cov_type="HC3")
+    p = float(fit.pvalues[1])
+    return p if np.isfinite(p) else None
