@@ -1,4 +1,4 @@
-"""A batch of B continuous-time rate networks (PAPER.md section 3).
+"""A batch of B continuous-time rate networks (the paper's Methods, network model; book: Methods, Network).
 
     tau dx/dt = -x + g J r + wf z + wfd zd + wi u(t),   r = tanh(x),
     z = wo^T r (response),  zd = wd^T r (two memory outputs)

@@ -1,4 +1,4 @@
-"""Neuronal activation profile: phasic or tonic memory? (PAPER.md section 5.4, claim C3)
+"""Neuronal activation profile: phasic or tonic memory? (claim C3; book: Methods)
 
 Test trials: every trial type from every trial-end state (4 x 4 = 16 trials
 per network; stimulus images from :func:`~slowmem.task.trial_rng` stream

@@ -1,4 +1,4 @@
-"""Attractor probing: where does a trained network go when left alone? (PAPER.md section 5.1)
+"""Attractor probing: where does a trained network go when left alone? (the paper's taxonomy; book: Methods, Taxonomy)
 
 Every network runs **autonomously** (no input, feedback on) for
 ``probe_trials`` trial lengths (50 x 350 steps by default) from ``S`` start
@@ -210,7 +210,7 @@ def _snapshot_steps(total: int, first: int, n: int) -> np.ndarray:
 def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                      cfg: DynamicsConfig | None = None, probe_trials: int | None = None,
                      progress: bool = False) -> AttractorProbe:
-    """Run B networks autonomously from noisy trial-end states and the origin (PAPER.md 5.1).
+    """Run B networks autonomously from noisy trial-end states and the origin (book: Methods, Taxonomy).
 
     Args:
         net: B networks.

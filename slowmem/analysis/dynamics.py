@@ -2,7 +2,7 @@
 
 :func:`analyze_dynamics` runs, on B networks at once,
 
-1. the attractor probe (:mod:`~slowmem.analysis.attractors`, PAPER.md 5.1),
+1. the attractor probe (:mod:`~slowmem.analysis.attractors`, book: Methods, Taxonomy),
 2. the taxonomy (:mod:`~slowmem.analysis.mechanisms`, claims C1, C2) and the
    efficiency (C5),
 3. the activation profile on test trials (:mod:`~slowmem.analysis.activity`, C3),

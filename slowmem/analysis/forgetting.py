@@ -305,7 +305,7 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
                      delays: Sequence[float] | None = None, delay_step: float | None = None,
                      n_draws: int | None = None, cfg: MemoryConfig | None = None,
                      protocol: str = "replace", progress: bool = False) -> ForgettingCurve:
-    """Forgetting curves of B networks (PAPER.md section 5.5).
+    """Forgetting curves of B networks (claim C4; book: Methods, Forgetting).
 
     Args:
         net: B trained networks.

@@ -70,7 +70,8 @@ from ..task import SPMTask
 from .attractors import AttractorProbe, count_distinct, dynamics_config, is_settled
 from .slowpoints import SlowPoints
 
-__all__ = ["Mechanisms", "classify", "classify_original", "count_memories", "threshold_sensitivity", "slow_manifold_check",
+__all__ = ["Mechanisms", "classify", "classify_original", "count_memories", "threshold_sensitivity",
+           "slow_manifold_check",
            "TAXONOMY_THRESHOLDS"]
 
 #: The thresholds of the rule, varied by :func:`threshold_sensitivity`.

@@ -1,4 +1,4 @@
-"""Memory under stress, per network: forgetting, distraction, interruption (PAPER.md 5.5-5.7).
+"""Memory under stress, per network: forgetting, distraction, interruption (claims C4, C6; book: Methods).
 
 The entry point of the analysis registry is :func:`summarize` (one JSON-ready
 dict per network). :func:`run_memory` returns the full results, whose

@@ -146,7 +146,7 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
                 sigmas: Sequence[float] | None = None, n_repeats: int | None = None,
                 noise_offset: float | None = None, cfg: MemoryConfig | None = None,
                 distractor: str = "literal", progress: bool = False) -> StressTest:
-    """Failure under distraction noise on stimulus 1 (PAPER.md section 5.6).
+    """Failure under distraction noise on stimulus 1 (claim C6; book: Methods, Distraction).
 
     Args:
         trial_end_states: ``(B, S, N)`` start states.

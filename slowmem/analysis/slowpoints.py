@@ -1,4 +1,4 @@
-"""Fixed points and slow points of the closed-loop dynamics (PAPER.md section 5.2).
+"""Fixed points and slow points of the closed-loop dynamics (Sussillo & Barak 2013; book: Methods, Slow points).
 
 With feedback folded in, a trained network without input is the autonomous
 system ``dx/dt = F(x) = -x + M tanh(x)`` (time in units of tau), ``M =

@@ -76,7 +76,7 @@ __all__ = [
 #: Largest seed accepted anywhere (seeds feed NumPy's SeedSequence and torch generators).
 MAX_SEED = 2 ** 63 - 1
 
-#: Named scales. ``paper`` is PAPER.md's; ``book`` is what the book's
+#: Named scales. ``paper`` is the paper's; ``book`` is what the book's
 #: population uses; ``ci`` is small enough for a 2-core CI run.
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "ci": MappingProxyType({"N": 200, "g": 1.2, "pg": 0.4, "fb": 10.0, "trials": 1000}),

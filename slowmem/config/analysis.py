@@ -19,13 +19,13 @@ __all__ = ["DISTRACTION_SIGMAS", "INTERRUPTION_FRACTIONS", "MemoryConfig", "MECH
 DISTRACTION_SIGMAS: tuple[float, ...] = (0.1, 0.2, 0.25, 0.33, 0.5, *(float(s) for s in range(1, 11)),
                                          *(float(s) for s in range(15, 41, 5)))
 #: Fractions of the N units whose input is silenced during stimulus 1
-#: (PAPER.md section 5.7: n_off = 100, ..., 900 of N = 1000).
+#: (the paper's n_off = 100, ..., 900 of N = 1000).
 INTERRUPTION_FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(1, 10))
 
 
 @dataclass(frozen=True)
 class MemoryConfig:
-    """Memory under stress: forgetting curves, distraction, interruption (PAPER.md 5.5-5.7).
+    """Memory under stress: forgetting curves, distraction, interruption (claims C4, C6; book: Methods).
 
     **Failure rule** (shared by all three analyses, the complement of
     :func:`slowmem.evaluation.is_correct`): a trial *fails* unless its mean
@@ -158,7 +158,7 @@ MECHANISMS: tuple[str, ...] = ("fixed points", "slow manifold", "limit cycle", "
 
 @dataclass(frozen=True)
 class DynamicsConfig:
-    """Dynamical-systems analyses of trained networks (PAPER.md 5.1, 5.2, 5.4, 5.8).
+    """Dynamical-systems analyses of trained networks (claims C1-C3, C5; book: Methods, Taxonomy).
 
     **Attractor probing** (:mod:`slowmem.analysis.attractors`): every network
     runs autonomously (no input, feedback on) for ``probe_trials`` trial

@@ -29,7 +29,7 @@ INITS = ("gaussian", "uniform")
 DTYPES = ("float32", "float64")
 STIMULUS_SOURCES = ("digits", "mnist")
 
-# Evaluation (PAPER.md section 4, "Success").
+# Evaluation (book: Methods, Success).
 #: A trial is correct when its mean response-window output is nearest the
 #: right encoding and within this distance of it.
 ACCURACY_TOLERANCE = 0.1
@@ -46,7 +46,7 @@ SUCCESS_ACCURACY = 0.95
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """The SPM task (PAPER.md section 2).
+    """The SPM task (the paper's Methods, task; book: Methods, Task).
 
     Attributes:
         dt: Euler step, in units of tau.
@@ -123,7 +123,7 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """A rate network (PAPER.md section 3).
+    """A rate network (the paper's Methods, network model; book: Methods, Network).
 
     Attributes:
         N: number of rate units.
@@ -159,7 +159,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """FORCE training (PAPER.md section 4).
+    """FORCE training (the paper's Methods, training; book: Methods, Training).
 
     Attributes:
         rule: ``modified`` (wd learns only in the delays, wo only in the

@@ -57,7 +57,7 @@ def _band_plot(ax, frame: pd.DataFrame, x: str, y: str, by: str | None, n_boot: 
 
 def forgetting_curves(frame: pd.DataFrame, by: str | None = None, *, trained_delay: float | None = 5.0,
                       individual: bool = True, n_boot: int = 1000, seed: int = 0, ax=None) -> Figure:
-    """Failure probability vs delay-1 duration (PAPER.md 5.5), mean and 95% band per group.
+    """Failure probability vs delay-1 duration (claim C4), mean and 95% band per group.
 
     ``frame``: ``seed, delay, failure_prob`` (+ ``by``). Thin lines: single networks.
     """
@@ -111,7 +111,7 @@ def memory_horizons(horizons: pd.DataFrame, by: str | None = None, *, bins: int 
 
 def failure_vs_noise(frame: pd.DataFrame, by: str | None = None, *, individual: bool = False,
                      n_boot: int = 1000, seed: int = 0, ax=None) -> Figure:
-    """Failure ratio vs distraction noise sigma (PAPER.md 5.6); symlog axis so sigma = 0 shows.
+    """Failure ratio vs distraction noise sigma (claim C6); symlog axis so sigma = 0 shows.
 
     ``frame``: ``seed, sigma, failure_ratio`` (+ ``by``). The noise is
     ``uniform(0,1) * sigma + 0.5`` (mean offset ``sigma/2 + 0.5``); sigma = 0 is the noiseless control.
@@ -129,7 +129,7 @@ def failure_vs_noise(frame: pd.DataFrame, by: str | None = None, *, individual: 
 
 def failure_vs_interruption(frame: pd.DataFrame, by: str | None = None, *, individual: bool = False,
                             n_boot: int = 1000, seed: int = 0, ax=None) -> Figure:
-    """Failure ratio vs fraction of units whose input is silenced during stimulus 1 (PAPER.md 5.7).
+    """Failure ratio vs fraction of units whose input is silenced during stimulus 1 (book: Methods, Interruption).
 
     ``frame``: ``seed, fraction, failure_ratio`` (+ ``by``).
     """

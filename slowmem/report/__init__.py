@@ -3,11 +3,15 @@
     population.py  Population (the per-network table, exemplars, networks on demand), load_population
     stats.py       effects with intervals: two groups compared within strata (bootstrap, OLS test)
     claims.py      the paper's claims C1-C6: effects, verdicts by one stated rule, every reading's variant
+    present.py     how the book shows them: verdict boxes, the paper's words, variant tables
     cost.py        what sweeps cost: the training benchmark, grid hours on CPU / cluster / GPU
 """
 from .claims import CLAIMS, FP, SM, VARIANTS, VERDICT_RULE, ClaimResult, evaluate_claims, mechanism_table, verdict_table
 from .population import LIVE, LIVE_GRID, Population, load_population
+from .present import paper_box, read_paper_statements, variants_table, verdict_box
 from .stats import Effect, stratified_effect
 
 __all__ = ["CLAIMS", "FP", "SM", "VARIANTS", "VERDICT_RULE", "ClaimResult", "evaluate_claims", "mechanism_table",
-           "verdict_table", "LIVE", "LIVE_GRID", "Population", "load_population", "Effect", "stratified_effect"]
+           "verdict_table", "LIVE", "LIVE_GRID", "Population", "load_population", "Effect", "stratified_effect",
+           "paper_box",
+           "read_paper_statements", "variants_table", "verdict_box"]

@@ -72,7 +72,7 @@ def verdict_of(effect: float | None, lo: float | None, hi: float | None, n: dict
     least ``min_per_side`` networks per side, ``inconclusive`` otherwise; returns ``(verdict, reason)``."""
     few = {g: k for g, k in n.items() if k < min_per_side}
     if effect is None or lo is None or hi is None:
-        return "inconclusive", "no stratum has at least {} networks on each side".format(MIN_PER_CELL)
+        return "inconclusive", f"no stratum has at least {MIN_PER_CELL} networks on each side"
     if few:
         return "inconclusive", "too few networks: " + ", ".join(f"{k} {g}" for g, k in few.items()) + \
             f" (at least {min_per_side} per side needed)"

@@ -1,4 +1,4 @@
-"""FORCE and modified FORCE training, batched over networks (PAPER.md section 4).
+"""FORCE and modified FORCE training, batched over networks (the paper's Methods, training; book: Methods, Training).
 
 Only the readouts wo (response) and wd (memory) learn, online, by recursive
 least squares. Every ``update_every`` integration steps, for a readout w with

@@ -28,11 +28,10 @@ import torch
 
 from slowmem.analysis import ANALYSES, get_analysis
 from slowmem.analysis.forgetting import FAILURE_TYPES, delay_grid, forgetting_curve
-from slowmem.evaluation import trial_failed
 from slowmem.analysis.memory import bootstrap_band, frames_from_summaries, run_memory, summarize
 from slowmem.analysis.robustness import distraction, distraction_noise, interruption
 from slowmem.config import ACCURACY_TOLERANCE, ConfigError, MemoryConfig, NetworkConfig, TaskConfig
-from slowmem.evaluation import evaluate, is_correct
+from slowmem.evaluation import evaluate, is_correct, trial_failed
 from slowmem.network import RateNetworks
 from slowmem.stimuli import VAE, StimulusBank
 from slowmem.task import TRIAL_TYPES, SPMTask

@@ -137,3 +137,19 @@ def test_live_population_only_when_asked_for(tmp_path):
     assert again.source == "stored" and again.table.network_id.tolist() == pop.table.network_id.tolist()
     with pytest.raises(Exception, match="no 'memory' analysis stored|no stored"):
         again.analysis_summaries("memory")
+
+
+def test_forest_plots_draw_every_claim_and_variant():
+    import matplotlib
+    matplotlib.use("Agg")
+    from slowmem.plots import report as plots_report
+
+    results = evaluate_claims(population(30, 20, others=4))
+    fig = plots_report.claims_forest(results)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert [lab.split(":")[0] for lab in labels] == ["C2", "C3", "C4", "C5", "C6"]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert set(legend) <= {r.verdict for r in results}          # no legend entry for a verdict not drawn
+    c4 = {r.claim: r for r in results}["C4"]
+    fig = plots_report.variants_forest(c4)
+    assert len(fig.axes[0].get_yticklabels()) == 6               # default + 5 protocol x measure readings

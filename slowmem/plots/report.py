@@ -1,0 +1,73 @@
+"""Figures of the reproduction report: every claim's effect with its interval, at a glance (forest plots)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+
+__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest"]
+
+#: One colour per verdict.
+VERDICT_COLORS = {"held": "#009E73", "not held": "#D55E00", "inconclusive": "#999999"}
+
+
+def _forest(ax, labels: Sequence[str], effects, lows, highs, verdicts: Sequence[str], notes: Sequence[str]) -> None:
+    y = np.arange(len(labels))[::-1]
+    for yi, e, lo, hi, v, note in zip(y, effects, lows, highs, verdicts, notes):
+        c = VERDICT_COLORS.get(v, "k")
+        if e is None:
+            ax.text(0, yi, "no comparison possible", ha="center", va="center", fontsize=8, color=c)
+            continue
+        if lo is not None:
+            ax.plot([lo, hi], [yi, yi], color=c, lw=2.5, solid_capstyle="butt")
+        ax.plot([e], [yi], "o", color=c, ms=7, mec="k", mew=0.6)
+        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2.5, mec="k", mew=0.6, label=v)
+               for v, c in VERDICT_COLORS.items() if v in set(verdicts)]
+    ax.legend(handles=handles, fontsize=8, loc="lower right", frameon=False)
+
+
+def claims_forest(results) -> Figure:
+    """The effect of every claim with an interval (C2-C6), signed so that right of zero is the paper's direction.
+
+    Args:
+        results: :func:`slowmem.report.evaluate_claims` output.
+    """
+    rows = [r for r in results if r.main.ci_low is not None or r.main.effect is None]
+    rows = [r for r in rows if r.claim != "C1"]
+    sign = [r.main.direction for r in rows]
+    eff = [None if r.main.effect is None else s * r.main.effect for r, s in zip(rows, sign)]
+    lo = [None if r.main.ci_low is None else min(s * r.main.ci_low, s * r.main.ci_high) for r, s in zip(rows, sign)]
+    hi = [None if r.main.ci_low is None else max(s * r.main.ci_low, s * r.main.ci_high) for r, s in zip(rows, sign)]
+    notes = [f"{r.main.verdict}; n " + ", ".join(str(v) for v in r.main.n.values()) for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.4), constrained_layout=True)
+    _forest(ax, [f"{r.claim}: {r.measure}" for r in rows], eff, lo, hi, [r.verdict for r in rows], notes)
+    ax.set_xlabel("effect in the direction the paper claims (right of 0: as the paper says)")
+    return fig
+
+
+def variants_forest(result, *, same_population: bool = True) -> Figure:
+    """One claim's effect under every reading (taxonomy, success criterion, measure/protocol), signed as
+    :func:`claims_forest`. With ``same_population``, only the variants that keep the book's success
+    criterion and taxonomy vary the measure (the rest are in the table)."""
+    m = result.main
+    rows = [{"label": f"{m.measure} (default)", "effect": m.effect, "ci_low": m.ci_low, "ci_high": m.ci_high,
+             "verdict": m.verdict, "n": m.n}]
+    for v in result.variants:
+        if same_population and (not v["success"].startswith("ours") or v["taxonomy"] != "ours"):
+            continue
+        rows.append({"label": v["measure"], **{k: v[k] for k in ("effect", "ci_low", "ci_high", "verdict", "n")}})
+    s = m.direction
+    eff = [None if r["effect"] is None else s * r["effect"] for r in rows]
+    lo = [None if r["ci_low"] is None else min(s * r["ci_low"], s * r["ci_high"]) for r in rows]
+    hi = [None if r["ci_low"] is None else max(s * r["ci_low"], s * r["ci_high"]) for r in rows]
+    notes = [f"{r['verdict']}; n " + ", ".join(str(x) for x in r["n"].values()) for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.4), constrained_layout=True)
+    _forest(ax, [r["label"] for r in rows], eff, lo, hi, [r["verdict"] for r in rows], notes)
+    ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims")
+    return fig
