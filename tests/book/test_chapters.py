@@ -280,3 +280,19 @@ def test_run_chapter_injects_checked_values(tmp_path, capsys):
     assert len(injected) == 1
     with pytest.raises(ConfigError, match="is the chapter itself"):
         run_chapter("demo", {}, tmp_path / "01_demo.ipynb", book_dir=tmp_path)
+
+
+@pytest.mark.parametrize("nb", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_chapter_parameters_follow_the_convention(nb):
+    """Every chapter's parameters cell parses, and its defaults pass their own declared types."""
+    from slowmem.chapters import check_values, read_parameters
+
+    p = read_parameters(nb)
+    assert p.problems == []
+    check_values(p, {})
+
+
+def test_nothing_in_the_book_points_outside_it():
+    """Chapters and pages cite the book's Methods page and its bibliography, never a file not in the repository."""
+    texts = [p.read_text() for p in (*BOOK.glob("*.ipynb"), *BOOK.glob("*.md"))]
+    assert not [t for t in texts if "PAPER.md" in t]
