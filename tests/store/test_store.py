@@ -29,11 +29,8 @@ def grid(**keys):
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_thread(one_torch_thread):
+    """In-process sweeps of tiny networks run on one thread (see conftest)."""
 
 
 def edit_table(out: Path, fn, rehash: bool = False) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import slowmem.analysis
 import slowmem.training.loop
@@ -59,12 +58,8 @@ def quiet(**kw) -> SweepOptions:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """In-process sweeps of tiny networks: one thread (as each Dask worker uses); more only contend."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+def _one_thread(one_torch_thread):
+    """In-process sweeps of tiny networks run on one thread (see conftest)."""
 
 
 @pytest.fixture
