@@ -104,11 +104,11 @@ def reference_speed(states: torch.Tensor, dt: float) -> np.ndarray:
     if x.ndim != 4 or x.shape[0] < 2:
         raise ConfigError(f"states must be (T >= 2, B, K, N); got {tuple(x.shape)}")
     v = (x[1:] - x[:-1]).to(torch.float64).norm(dim=-1) / (dt * math.sqrt(x.shape[-1]))   # (T-1, B, K)
-    v = v.movedim(1, 0).reshape(x.shape[1], -1)
+    v = v.movedim(1, 0).reshape(x.shape[1], -1).cpu().numpy()
     out = []
     for row in v:
-        row = row[torch.isfinite(row)]
-        out.append(float(row.median()) if row.numel() else math.nan)
+        row = row[np.isfinite(row)]
+        out.append(float(np.median(row)) if row.size else math.nan)
     return np.asarray(out)
 
 
@@ -341,7 +341,10 @@ class SlowManifold:
             test trials do not move).
         trial_types: ``(K,)`` trial type of each test trial (K = 16).
         delay_speed: ``'delay1' / 'delay2' -> (T_d, B, K)`` speed along the delays of the test trials.
-        runs: :class:`AutonomousRuns` from the trial-end states (K = 4, by trial type).
+        runs: :class:`AutonomousRuns` from the trial-end states (K = 4, by trial type); speeds after a
+            network's own stopping step (``run_steps``) are NaN.
+        run_steps: ``(B,)`` steps of each network's runs: until the first recorded step at which all
+            four had settled, or all ``manifold_trials`` trial lengths.
         entry_step, settle_step: ``(B, 4)`` first step below the slow / the settled speed (-1: never).
         drift_step: ``(B, 4)`` step of the state where the drift is measured (-1: the run never slowed).
         slow_duration: ``(B, 4)`` time spent between the two speeds (a lower bound if not settled).
@@ -372,6 +375,7 @@ class SlowManifold:
     trial_types: np.ndarray
     delay_speed: dict[str, np.ndarray]
     runs: AutonomousRuns
+    run_steps: np.ndarray
     entry_step: np.ndarray
     settle_step: np.ndarray
     drift_step: np.ndarray
@@ -409,7 +413,7 @@ class SlowManifold:
         return np.where(self.settle_step >= 0, self.settle_step * self.dt, np.nan)
 
     def delay_end_speed(self) -> dict[str, np.ndarray]:
-        """``'delay1' / 'delay2' -> (B, 4)`` speed at the last state of the delay, median over the trials of each type."""
+        """``'delay1' / 'delay2' -> (B, 4)`` speed at the delay's last state, median over the trials of each type."""
         out = {}
         for p, v in self.delay_speed.items():
             out[p] = np.stack([np.median(v[-1][:, self.trial_types == k], axis=1) for k in range(4)], 1)
@@ -455,7 +459,7 @@ class SlowManifold:
             "slow_duration": med(self.slow_duration[b]),
             "time_to_fixed_point": med(self.time_to_fixed_point()[b]),
             "n_runs_settled": int((self.settle_step[b] >= 0).sum()),
-            "run_time": f(self.runs.steps * self.dt),
+            "run_time": f(self.run_steps[b] * self.dt),
             "point_drift_angle_deg": med(self.point_drift_angle_deg[mine & ~self.points.is_fixed.numpy()]),
             "point_local_rate": med(self.point_local_rate[mine & ~self.points.is_fixed.numpy()]),
             # per trial type (the trial-end state a run starts from; the trials of a type for the delays)
@@ -552,11 +556,16 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     t = time.perf_counter()
     runs = autonomous_runs(net, ends, dt=dt, tau=tau, max_steps=cfg.manifold_trials * task.T, settled_speed=settled,
                            record_every=cfg.manifold_record_every)
+    # each network's own stopping step (the early-exit rule applied to it alone): later steps depend on
+    # its batch neighbours and are blanked, so every number below is batch-independent
+    rec_v = runs.speed[runs.record_steps]                                      # (R, B, 4)
+    done = (rec_v < settled[None, :, None]).all(2)                             # (R, B)
+    own = np.where(done.any(0), runs.record_steps[done.argmax(0)] + 1, runs.steps)
+    runs.speed[np.arange(runs.steps)[:, None] >= own[None, :]] = np.nan
     below_slow = runs.speed < slow[None, :, None]
     below_settled = runs.speed < settled[None, :, None]
     first = lambda m: np.where(m.any(0), m.argmax(0), -1)                     # noqa: E731
     settle_step = first(below_settled)
-    rec_v = runs.speed[runs.record_steps]                                      # (R, B, 4)
     entry_rec = first(rec_v < slow[None, :, None])                             # indices into the recorded states
     entry_step = np.where(entry_rec >= 0, runs.record_steps[np.maximum(entry_rec, 0)], -1)
     slow_duration = (below_slow & ~below_settled).sum(0) * dt
@@ -644,7 +653,7 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             e = drift_step[b, k]
             if e < 0:
                 continue
-            lo, hi = max(0, e - w), min(runs.steps - 1, e + w)
+            lo, hi = max(0, e - w), min(int(own[b]) - 1, e + w)
             if hi > lo:
                 seg = np.log(np.maximum(runs.speed[lo:hi + 1, b, k], 1e-300))
                 rate = np.polyfit(np.arange(lo, hi + 1) * dt, seg, 1)[0]
@@ -661,8 +670,8 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     sec["linearise"] = time.perf_counter() - t
     return SlowManifold(
         seeds=np.asarray(net.seeds), dt=dt, reference_speed=vref, slow_speed=slow, settled_speed=settled,
-        trial_types=types, delay_speed=delay_speed, runs=runs, entry_step=entry_step, settle_step=settle_step,
-        drift_step=drift_step,
+        trial_types=types, delay_speed=delay_speed, runs=runs, run_steps=own, entry_step=entry_step,
+        settle_step=settle_step, drift_step=drift_step,
         slow_duration=slow_duration, n_seeds=valid.sum(1).cpu().numpy(), point_network=bi, point_x=point_x,
         point_speed=point_speed, point_fixed=point_fixed, point_source=src[si], points=points,
         point_index=chosen, leading_eigenvector=vec, point_drift_angle_deg=point_angle, point_local_rate=local_rate,
