@@ -666,6 +666,7 @@ class DynamicsConfig:
     #: undamped Newton steps that test whether a minimised point is a fixed point nearby
     manifold_newton_steps: int = 6
     #: RMS distance within which that Newton polish must land for the point to count as a fixed point
+    #: (below point_tolerance it acts as point_tolerance: a slow point that close to a fixed point merges into it)
     manifold_fixed_reach: float = 0.02
     #: seeds per delay window per test trial (evenly spaced, the last state of the window first)
     manifold_delay_seeds: int = 1

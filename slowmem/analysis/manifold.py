@@ -1,8 +1,8 @@
 """The slow manifold itself: slow points where the memory drifts, speed along the memory, the slow direction.
 
-Claim C2 of Ghazizadeh & Ching (2021) is that slow-manifold networks hold a memory *along* a slow
-manifold of the autonomous dynamics rather than *at* a fixed point (Results, "Slow manifolds ...";
-Methods, "Dynamical systems analysis"; their Fig 4 and Fig 5). The attractor probe
+Claim C2 of Ghazizadeh & Ching (2021, Results; Methods, dynamical-systems analysis) is that
+slow-manifold networks hold a memory *along* a slow manifold of the autonomous dynamics rather than
+*at* a fixed point; the paper's "depth of attractors" is the speed along autonomous runs. The attractor probe
 (:mod:`~slowmem.analysis.attractors`) only counts where the long runs end; this module looks at the
 memory on its way, with the autonomous field ``F(x) = -x + M tanh(x)`` (``M =
 net.closed_loop()``, time in units of tau) and the *speed* ``v(x) = |F(x)| / sqrt(N)`` (RMS over
@@ -39,26 +39,31 @@ between the two; it is entered at the first recorded state below the slow speed.
    stays where the memory is instead of sliding to the fixed point at the manifold's end (plain
    Newton jumps there, which is why the earlier search found no slow points).
    ``J^T J = I - M D - D M^T + D (M^T M) D`` with ``D`` diagonal costs O(N^2) per point given
-   ``M^T M``; each step is one Cholesky factorisation.
-3. *Fixed or slow*: from the minimised point, ``manifold_newton_steps`` damped Newton steps
-   (:func:`~slowmem.analysis.slowpoints.find_slow_points`' solver). If they reach ``q <
-   tol_fixed`` within RMS distance ``manifold_fixed_reach`` of the point, it is that **fixed
-   point**; otherwise, if its speed is below the slow speed, it is a **slow point**. Anything else
-   (still fast after the minimisation) is dropped.
+   ``M^T M``; each step is one Cholesky factorisation (in float32: an inexact step is still a
+   descent direction, and q and the acceptance test stay float64). A point stops early once a
+   step lowers q by less than 0.1 %: only the directions the floor holds back are left.
+3. *Fixed or slow*: from the minimised point, ``manifold_newton_steps`` Gauss-Newton steps
+   (the same solver with its damping at 1e-6). If they reach ``q < tol_fixed`` within RMS
+   distance ``manifold_fixed_reach`` of the point, it is that **fixed point**; otherwise, if its
+   speed is below the slow speed, it is a **slow point**. Anything else (still fast after the
+   minimisation) is dropped.
 4. *Merging*: points closer than ``point_tolerance`` (RMS) are one point (fixed points first, then
    slow points by increasing speed; :func:`~slowmem.analysis.attractors.count_distinct`).
 5. *Linearisation*: eigenvalues and eigenvectors of J (``torch.linalg.eig``) at every fixed point
-   and at up to ``manifold_points`` slow points (those nearest to the runs' slow-stretch entries
+   and at up to ``manifold_points`` slow points (those nearest to the runs' drift states, below,
    first, then the slowest). The *leading* eigenvalue is the one with the largest real part.
 
-**The slow direction.** At the entry state ``x_e`` of each run's slow stretch: the drift
-direction ``F(x_e)`` (= ``(x(t + dt) - x(t)) / dt``), the nearest linearised slow point, the angle
-between the drift and the real span of that point's leading eigenvector (one direction for a real
-eigenvalue, a plane for a complex pair), the *implied* time constant ``-1 / Re(lambda)`` and the
-*measured* one ``-1 / (d ln v / dt)``, the speed's decay rate fitted over
-``manifold_rate_window`` steps either side of the entry. On a slow manifold that is linear
-enough the drift runs along the eigenvector and the speed decays at ``Re(lambda)``: angle ~ 0,
-equal time constants.
+**The slow direction.** On each run, the *drift state* is its latest seed whose minimised point
+is a slow point (the deepest into the slow stretch before a fixed point is within reach). There:
+the drift direction ``F(x_d)`` (= ``(x(t + dt) - x(t)) / dt``), the nearest linearised slow point,
+the angle between the drift and the real span of that point's leading eigenvector (one direction
+for a real eigenvalue, a plane for a complex pair), the *implied* time constant ``-1 / Re(lambda)``
+and the *measured* one ``-1 / (d ln v / dt)``, the speed's decay rate fitted over
+``manifold_rate_window`` steps either side. At every linearised point also the drift there
+itself: the angle of ``F(x*)`` to its leading eigenvector and the local decay rate ``F.JF /
+|F|^2``. Where the memory drifts along a slow eigendirection (a line of near-equilibria, say) the
+angles are ~0 and the time constants agree; where the Jacobian is far from normal, or the drift
+mixes many modes, they need not.
 
 All of it runs in float64 whatever the networks' dtype (speeds span ten decades), on their
 device, batched over networks (the linear algebra loops over them).
@@ -79,7 +84,8 @@ from .attractors import check_trial_end_states, count_distinct, dynamics_config
 from .slowpoints import SlowPoints, jacobian
 
 __all__ = ["SlowManifold", "analyze_manifold", "memory_points", "MemoryPoints", "reference_speed",
-           "autonomous_runs", "AutonomousRuns", "field_speed", "subspace_angle_deg", "DELAYS"]
+           "autonomous_runs", "AutonomousRuns", "field_speed", "subspace_angle_deg", "DELAYS", "read_manifold_check",
+           "manifold_check_frames"]
 
 #: The memory periods whose test-trial states seed the search.
 DELAYS = ("delay1", "delay2")
@@ -445,6 +451,8 @@ class SlowManifold:
             "settled_speed": f(self.settled_speed[b]),
             "n_seeds": int(self.n_seeds[b]),
             "n_slow_points_on_memory": int(c["n_slow"][b]),
+            "n_slow_points_from_delays": int(((self.point_network == b) & ~self.point_fixed
+                                              & (self.point_source == "delay")).sum()),
             "n_fixed_points_on_memory": int(c["n_fixed"][b]),
             "n_linearised": int(mine.sum()),
             "slowest_eigenvalue": med(ev.real.cpu().numpy()) if len(ev) else None,
@@ -677,3 +685,44 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         point_index=chosen, leading_eigenvector=vec, point_drift_angle_deg=point_angle, point_local_rate=local_rate,
         drift_point=drift_point, drift_distance=drift_distance,
         drift_angle_deg=angle, implied_time_constant=implied, measured_time_constant=measured, seconds=sec)
+
+
+# --------------------------------------------------------------------------- the stored population check
+#: Where ``benchmarks/manifold_population.py`` writes its result in a source checkout.
+MANIFOLD_CHECK = "manifold_check.json"
+
+
+def read_manifold_check(path=None) -> dict:
+    """The JSON document of ``benchmarks/manifold_population.py`` (default: ``book/data/manifold_check.json``)."""
+    import json
+    from pathlib import Path
+
+    p = Path(path) if path is not None else Path(__file__).resolve().parents[2] / "book" / "data" / MANIFOLD_CHECK
+    if not p.exists():
+        raise ConfigError(f"no manifold check at {p}; make it with "
+                          "`PYTHONPATH=. python benchmarks/manifold_population.py --json {p}`")
+    return json.loads(p.read_text())
+
+
+def manifold_check_frames(doc: dict) -> dict:
+    """Tables of a :func:`read_manifold_check` document: ``networks`` (one row each), ``share`` (per
+    mechanism), ``share_by_fb`` (mechanism x fb), ``separation`` (SM - FP, all and within fb = 1)
+    and ``sensitivity``."""
+    import pandas as pd
+
+    nets = pd.DataFrame(doc["networks"])
+    share = pd.DataFrame(doc["share"]).T[["n", "n_with_slow_points", "share", "median_n_slow_points"]]
+    by_fb = pd.DataFrame([{"mechanism": m, "fb": float(fb), **v} for m, s in doc["share"].items()
+                          for fb, v in s["by_fb"].items()])
+    by_fb["share"] = by_fb["n_with_slow_points"] / by_fb["n"]
+    sep = []
+    for key, v in doc["separation"].items():
+        for part in ("all", "fb1"):
+            d = v[part]
+            sep.append({"quantity": ("log10 " if v["log10"] else "") + key, "networks": part,
+                        "n SM": d["n_sm"], "n FP": d["n_fp"], "median SM": d["median_sm"], "median FP": d["median_fp"],
+                        "SM - FP": d["difference"], "95% interval": None if d["ci95"] is None else
+                        f"[{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]"})
+    return {"networks": nets, "share": share, "share_by_fb": by_fb.pivot_table(index="fb", columns="mechanism",
+                                                                              values="share"),
+            "separation": pd.DataFrame(sep), "sensitivity": pd.DataFrame(doc["sensitivity"])}
