@@ -482,14 +482,15 @@ class SlowManifold:
 
 
 def _delay_seeds(states: torch.Tensor, task: SPMTask, n: int) -> tuple[torch.Tensor, list[str]]:
-    """``(B, 2 n K, N)`` seeds from the delay windows of ``states: (T, B, K, N)``; their source labels."""
+    """``(B, 2 n K, N)`` seeds from the delay windows of ``states: (T, B, K, N)`` (window-major, then
+    the last state first, then trial); their source labels."""
+    B, N = states.shape[1], states.shape[-1]
     parts = []
     for p in DELAYS:
         w = task.windows[p]
-        length = w.stop - w.start
-        at = [w.stop - 1 - int(round(j * length / n)) for j in range(n)]
-        parts.append(states[at].movedim(0, 1).reshape(states.shape[1], -1, states.shape[-1]))   # (B, n K, N)
-    seeds = torch.cat(parts, 1) if parts else states[:0].movedim(0, 1).reshape(states.shape[1], 0, states.shape[-1])
+        at = [w.stop - 1 - int(round(j * (w.stop - w.start) / n)) for j in range(n)]
+        parts.append(states[at].movedim(0, 1).reshape(B, -1, N))                 # (B, n K, N)
+    seeds = torch.cat(parts, 1)
     return seeds, ["delay"] * seeds.shape[1]
 
 
