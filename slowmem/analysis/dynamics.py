@@ -9,7 +9,11 @@
 4. the slow-point finder (:mod:`~slowmem.analysis.slowpoints`, 5.2), started
    from states along the probe's runs (its snapshots) and along the test
    trials of step 3 -- no trajectory is simulated twice --
-   and the slow-manifold cross-check.
+   and the slow-manifold cross-check,
+5. the slow manifold on the memory (:mod:`~slowmem.analysis.manifold`):
+   slow points seeded along the delays of the test trials of step 3 and
+   along autonomous runs from the trial-end states, the speed profiles, and
+   the drift direction against the slowest eigenvector.
 
 :func:`summarize` is the registry entry (``ANALYSES["dynamics"]``): one
 JSON-ready dict per network. :func:`dynamics_table` is one row per network.
@@ -29,6 +33,7 @@ from ..network import RateNetworks
 from ..task import SPMTask
 from .activity import ActivityProfile, activity_profile
 from .attractors import AttractorProbe, dynamics_config, probe_attractors
+from .manifold import SlowManifold, analyze_manifold
 from .mechanisms import Mechanisms, classify, classify_original, slow_manifold_check
 from .slowpoints import SlowPoints, find_slow_points, sample_starts
 
@@ -44,6 +49,8 @@ class DynamicsResult:
         probe, mechanisms, activity, slow_points: the four results.
         slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check`.
         seconds: stage name -> wall time.
+        manifold: :class:`~slowmem.analysis.manifold.SlowManifold` (slow points on the memory, speed
+            profiles, slow directions).
         mechanism_original: ``(B,)`` labels by the authors' literal rule
             (:func:`~slowmem.analysis.mechanisms.classify_original`).
     """
@@ -56,6 +63,7 @@ class DynamicsResult:
     slow_points: SlowPoints
     slow_manifold: np.ndarray
     seconds: dict[str, float]
+    manifold: SlowManifold | None = None
     mechanism_original: np.ndarray | None = None
 
 
@@ -77,12 +85,16 @@ def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: to
     act = activity_profile(networks, task, trial_end_states, cfg=cfg, keep_states=True)
     sec["activity"] = time.perf_counter() - t
     t = time.perf_counter()
+    manifold = analyze_manifold(networks, task, trial_end_states, test_states=act.states, trial_types=act.trial_types,
+                                cfg=cfg)
+    sec["manifold"] = time.perf_counter() - t
+    t = time.perf_counter()
     starts = sample_starts(networks, [probe.snapshots, act.states], cfg.slow_starts)
     act.states = None                                        # the largest array; not needed any more
     points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
     sec["slow_points"] = time.perf_counter() - t
     return DynamicsResult(np.asarray(networks.seeds), tuple(networks.configs), probe, mech, act, points,
-                          slow_manifold_check(points, cfg=cfg), sec, classify_original(probe, task))
+                          slow_manifold_check(points, cfg=cfg), sec, manifold, classify_original(probe, task))
 
 
 def _f(x) -> float | None:
@@ -134,6 +146,7 @@ def _summaries(res: DynamicsResult) -> list[dict]:
                 "phasic_index": _f(a.phasic_index[b]),
                 **{f"saturation_{per}": _f(a.period_saturation[per][b]) for per in PERIODS},
             },
+            **({"manifold": res.manifold.summary(b)} if res.manifold is not None else {}),
         })
     return out
 
@@ -147,7 +160,11 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
     variance, output range, the distinct settled final outputs),
     ``slow_points`` (``n_fixed``, ``n_fixed_stable``, ``n_slow``,
     ``n_slow_stable``, ``slow_manifold`` and the leading eigenvalues' real
-    parts), ``activity`` (saturated fractions, ``phasic_index``). ``cfg``: a
+    parts), ``activity`` (saturated fractions, ``phasic_index``), ``manifold``
+    (:meth:`slowmem.analysis.manifold.SlowManifold.summary`: slow and fixed
+    points on the memory, the slowest eigenvalue there, the drift/eigenvector
+    angle, implied and measured time constants, the speed profile's summary
+    numbers overall and per trial type). ``cfg``: a
     :class:`~slowmem.config.DynamicsConfig` (defaults if None, which is what
     ``slowmem analyze`` and the sweep use).
     """

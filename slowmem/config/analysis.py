@@ -235,6 +235,35 @@ class DynamicsConfig:
     zero_eigenvalue: float = 0.05
     # activity
     saturation: float = 0.8
+    # slow manifold (slowmem.analysis.manifold; its module docstring states the criterion)
+    #: a state is *slow* when its speed |F|/sqrt(N) is below this fraction of the reference speed
+    #: (the median speed over the test trials); the slow-point criterion
+    manifold_slow_ratio: float = 0.05
+    #: an autonomous run has *settled* (reached its fixed point) below this fraction of the reference speed
+    manifold_settled_ratio: float = 1e-4
+    #: Levenberg-Marquardt damping floor (as a rate, 1/tau): directions that relax faster than this are
+    #: minimised away, slower ones -- the manifold -- are left where the memory is
+    manifold_damping_rate: float = 0.5
+    #: Levenberg-Marquardt steps of the local q-minimisation
+    manifold_lm_steps: int = 12
+    #: undamped Newton steps that test whether a minimised point is a fixed point nearby
+    manifold_newton_steps: int = 6
+    #: RMS distance within which that Newton polish must land for the point to count as a fixed point
+    #: (below point_tolerance it acts as point_tolerance: a slow point that close to a fixed point merges into it)
+    manifold_fixed_reach: float = 0.02
+    #: seeds per delay window per test trial (evenly spaced, the last state of the window first)
+    manifold_delay_seeds: int = 1
+    #: seeds per autonomous run: its trial-end start plus the first states below speeds geometrically
+    #: spaced from the slow to the settled speed
+    manifold_run_seeds: int = 6
+    #: longest autonomous run from the trial-end states, in trial lengths (it stops once all have settled)
+    manifold_trials: int = 50
+    #: steps between the recorded states of those runs
+    manifold_record_every: int = 10
+    #: at most this many slow points per network are linearised (all fixed points found are)
+    manifold_points: int = 8
+    #: steps either side of the entry into the slow stretch over which the speed's decay rate is measured
+    manifold_rate_window: int = 10
 
     def __post_init__(self) -> None:
         ints = {"probe_trials": (1, 10 ** 5), "window_trials": (1, 10 ** 5), "starts_per_centre": (1, 10 ** 5),
@@ -264,6 +293,22 @@ class DynamicsConfig:
         if self.n_memories is not None:
             object.__setattr__(self, "n_memories", _number("n_memories", self.n_memories, lo=1, hi=10 ** 4,
                                                            integer=True))
+        for name, (lo, hi) in {"manifold_lm_steps": (0, 10 ** 4), "manifold_newton_steps": (0, 10 ** 4),
+                               "manifold_delay_seeds": (0, 10 ** 4), "manifold_run_seeds": (0, 10 ** 4),
+                               "manifold_trials": (1, 10 ** 5), "manifold_record_every": (1, 10 ** 6),
+                               "manifold_points": (0, 10 ** 4), "manifold_rate_window": (1, 10 ** 6)}.items():
+            object.__setattr__(self, name, _number(name, getattr(self, name), lo=lo, hi=hi, integer=True))
+        if self.manifold_delay_seeds + self.manifold_run_seeds == 0:
+            raise ConfigError("manifold_delay_seeds + manifold_run_seeds must be >= 1 (the slow-point search needs "
+                              "seeds); got 0 + 0")
+        for name in ("manifold_slow_ratio", "manifold_settled_ratio"):
+            object.__setattr__(self, name, _number(name, getattr(self, name), lo=0, hi=1, lo_open=True, hi_open=True))
+        if self.manifold_settled_ratio >= self.manifold_slow_ratio:
+            raise ConfigError(f"manifold_settled_ratio must be < manifold_slow_ratio = {self.manifold_slow_ratio:g}; "
+                              f"got {self.manifold_settled_ratio:g}")
+        for name in ("manifold_damping_rate", "manifold_fixed_reach"):
+            object.__setattr__(self, name, _number(name, getattr(self, name), lo=0, lo_open=True))
+
 
     @property
     def n_centres(self) -> int:
