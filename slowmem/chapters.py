@@ -61,13 +61,11 @@ also accepts ``true`` / ``false``. The checked value is what papermill injects
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import difflib
 import math
 import re
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +74,7 @@ from .config import ConfigError, check_choice, check_number, parse_seeds
 
 __all__ = ["ParameterSpec", "ChapterParameters", "parse_parameter_line", "read_parameters", "parse_cli_value",
            "check_values", "find_chapter", "chapter_names", "format_parameters", "run_chapter",
-           "add_chapter_parser", "KINDS", "BOOK_DIR"]
+           "KINDS", "BOOK_DIR"]
 
 #: The book folder of a source checkout (``slowmem chapter --book`` points elsewhere).
 BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
@@ -554,60 +552,3 @@ def run_chapter(name: str, overrides: Mapping[str, Any] | None = None, out: str 
 # --------------------------------------------------------------------------- #
 # command line: slowmem chapter NAME [-p KEY VALUE]... (wired in slowmem.cli)
 # --------------------------------------------------------------------------- #
-def add_chapter_parser(sub) -> argparse.ArgumentParser:
-    """Add ``slowmem chapter`` to the CLI's subparsers ``sub`` (handler: ``func(args, parser)``)."""
-    p = sub.add_parser("chapter", add_help=False, help="run a chapter notebook with checked parameters",
-                       description="Run book/NAME.ipynb through papermill. Parameters are checked against the "
-                                   "chapter's parameters cell before anything runs. `slowmem chapter NAME --help` "
-                                   "lists the chapter's parameters.",
-                       usage="slowmem chapter NAME [-p KEY VALUE]... [--out OUT.ipynb] [--list-parameters]")
-    p.add_argument("name", nargs="?", metavar="NAME", help="chapter: a notebook stem such as 01_task (or task)")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                   dest="parameters", help="set a parameter (repeatable)")
-    p.add_argument("--out", type=Path, help="executed notebook to write (default NAME.out.ipynb here)")
-    p.add_argument("--book", type=Path, help="the book folder (default: the checkout's book/)")
-    p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")
-    p.add_argument("--list-parameters", action="store_true", help="list the chapter's parameters and exit")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-h", "--help", action="store_true", help="show this help (with NAME: its parameters) and exit")
-    p.set_defaults(func=_cmd_chapter, parser=p)
-    return p
-
-
-def _cmd_chapter(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        if a.help or a.list_parameters:
-            if a.help:
-                parser.print_help()
-                print(f"\nchapters: {', '.join(chapter_names(a.book))}")
-            if a.name is not None:
-                params = read_parameters(find_chapter(a.name, a.book))
-                print(("\n" if a.help else "") + format_parameters(params))
-                return 1 if params.problems else 0
-            return 0
-        if a.name is None:
-            raise ConfigError(f"give a chapter NAME; chapters: {', '.join(chapter_names(a.book))}")
-        overrides: dict[str, str] = {}
-        for key, value in a.parameters:
-            if key in overrides:
-                raise ConfigError(f"parameter {key!r} is given twice")
-            overrides[key] = value
-        out = run_chapter(a.name, overrides, a.out, book_dir=a.book, from_cli=True, kernel_name=a.kernel,
-                          progress=not a.no_progress)
-    except ConfigError as e:
-        parser.error(str(e))
-    print(f"wrote {out}", file=sys.stderr)
-    return 0
-
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """``python -m slowmem.chapters NAME ...``: the same command before it is wired into ``slowmem``."""
-    top = argparse.ArgumentParser(prog="slowmem")
-    sub = top.add_subparsers(dest="command", required=True)
-    add_chapter_parser(sub)
-    a = top.parse_args(["chapter", *(sys.argv[1:] if argv is None else argv)])
-    return a.func(a, a.parser)
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -400,9 +400,56 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print one JSON document")
     rp.set_defaults(func=_cmd_report, parser=rp)
     _add_sweep_parser(sub)
-    from .chapters import add_chapter_parser
-    add_chapter_parser(sub)
+    _add_chapter_parser(sub)
     return p
+
+
+def _add_chapter_parser(sub) -> argparse.ArgumentParser:
+    """``slowmem chapter NAME -p KEY VALUE ...`` (the logic: :mod:`slowmem.chapters`)."""
+    p = sub.add_parser("chapter", add_help=False, help="run a chapter notebook with checked parameters",
+                       description="Run book/NAME.ipynb through papermill. Parameters are checked against the "
+                                   "chapter's parameters cell before anything runs. `slowmem chapter NAME --help` "
+                                   "lists the chapter's parameters.",
+                       usage="slowmem chapter NAME [-p KEY VALUE]... [--out OUT.ipynb] [--list-parameters]")
+    p.add_argument("name", nargs="?", metavar="NAME", help="chapter: a notebook stem such as 01_task (or task)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   dest="parameters", help="set a parameter (repeatable)")
+    p.add_argument("--out", type=Path, help="executed notebook to write (default NAME.out.ipynb here)")
+    p.add_argument("--book", type=Path, help="the book folder (default: the checkout's book/)")
+    p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")
+    p.add_argument("--list-parameters", action="store_true", help="list the chapter's parameters and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-h", "--help", action="store_true", help="show this help (with NAME: its parameters) and exit")
+    p.set_defaults(func=_cmd_chapter, parser=p)
+    return p
+
+
+def _cmd_chapter(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .chapters import chapter_names, find_chapter, format_parameters, read_parameters, run_chapter
+
+    try:
+        if a.help or a.list_parameters:
+            if a.help:
+                parser.print_help()
+                print(f"\nchapters: {', '.join(chapter_names(a.book))}")
+            if a.name is not None:
+                params = read_parameters(find_chapter(a.name, a.book))
+                print(("\n" if a.help else "") + format_parameters(params))
+                return 1 if params.problems else 0
+            return 0
+        if a.name is None:
+            raise ConfigError(f"give a chapter NAME; chapters: {', '.join(chapter_names(a.book))}")
+        overrides: dict[str, str] = {}
+        for key, value in a.parameters:
+            if key in overrides:
+                raise ConfigError(f"parameter {key!r} is given twice")
+            overrides[key] = value
+        out = run_chapter(a.name, overrides, a.out, book_dir=a.book, from_cli=True, kernel_name=a.kernel,
+                          progress=not a.no_progress)
+    except ConfigError as e:
+        parser.error(str(e))
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

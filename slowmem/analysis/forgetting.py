@@ -171,6 +171,28 @@ def settle_failure_type(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, n
     return ~((z - nominal.detach().to("cpu", torch.float64)).abs() <= cfg.asymptotic_tolerance)
 
 
+def _failure_types(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed: torch.Tensor,
+                   nominal: torch.Tensor, cfg: MemoryConfig) -> torch.Tensor:
+    """``(B, Dc, K0)`` int8 codes of :data:`FAILURE_TYPES` (0: not failed) for one chunk of trials.
+
+    Args:
+        x_end: ``(B, Dc K0, N)`` states at the end of the trials; failed: ``(B, Dc, K0)``;
+        nominal: ``(B, K0)`` what each condition's output is compared with after settling.
+    """
+    B, Dc, K0 = failed.shape
+    flat = torch.zeros((B, Dc * K0), dtype=torch.int8)
+    sel = _padded_index(failed.reshape(B, Dc * K0).to(x_end.device))
+    if sel is None:
+        return flat.view(B, Dc, K0)
+    idx, valid = sel
+    xf = x_end.gather(1, idx.unsqueeze(-1).expand(-1, -1, x_end.shape[-1]))
+    nom = nominal.gather(1, (idx % K0).cpu())
+    code = torch.where(settle_failure_type(net, task, xf, nom, cfg), 2, 1).to(torch.int8)
+    vb, vf = valid.cpu().nonzero(as_tuple=True)
+    flat[vb, idx.cpu()[vb, vf]] = code[vb, vf]
+    return flat.view(B, Dc, K0)
+
+
 def _snapshots(net: RateNetworks, x: torch.Tensor, offsets: np.ndarray, task: SPMTask,
                budget: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``x: (B, K, N)`` autonomously and keep the state after each of ``offsets`` steps.
@@ -380,17 +402,8 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
                 m = sim.outputs[resp, ..., 0].double().mean(0).cpu().reshape(B, Dc, K0)
                 f = trial_failed(m, types_t.expand(B, Dc, K0), task, cfg.failure_tolerance)
             mean[:, a:b], failed[:, a:b] = m, f
-            sel = _padded_index(f.reshape(B, Dc * K0).to(dev))
-            if sel is not None:
-                idx, valid = sel
-                xf = sim.final_state.gather(1, idx.unsqueeze(-1).expand(-1, -1, N))
-                nom = (reference.gather(1, (idx % K0).cpu()) if extend else nominal[(idx % K0).cpu()])
-                asym = settle_failure_type(net, task, xf, nom, cfg)
-                code = torch.where(asym, 2, 1).to(torch.int8)
-                flat = torch.zeros((B, Dc * K0), dtype=torch.int8)
-                vb, vf = valid.cpu().nonzero(as_tuple=True)
-                flat[vb, idx.cpu()[vb, vf]] = code[vb, vf]
-                ftype[:, a:b] = flat.view(B, Dc, K0)
+            nom = reference if extend else nominal.expand(B, K0)
+            ftype[:, a:b] = _failure_types(net, task, sim.final_state, f, nom, cfg)
     if extend:           # drop the unstretched reference trial (offset 0), keep the grid's delays
         mean, failed, ftype = mean[:, 1:], failed[:, 1:], ftype[:, 1:]
     return ForgettingCurve(np.asarray(net.seeds), d, start_idx, types_k, mean.numpy(), failed.numpy(),

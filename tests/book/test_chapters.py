@@ -7,7 +7,6 @@ import pytest
 
 from slowmem.chapters import (
     ChapterParameters,
-    add_chapter_parser,
     check_values,
     find_chapter,
     format_parameters,
@@ -229,13 +228,9 @@ def test_find_chapter(tmp_path):
 # the command and the papermill run
 # --------------------------------------------------------------------------- #
 def _cli(argv):
-    import argparse
+    from slowmem.cli import main
 
-    top = argparse.ArgumentParser(prog="slowmem")
-    sub = top.add_subparsers(dest="command", required=True)
-    add_chapter_parser(sub)
-    a = top.parse_args(["chapter", *argv])
-    return a.func(a, a.parser)
+    return main(["chapter", *argv])
 
 
 def test_cli_refuses_before_any_work(tmp_path, capsys):
