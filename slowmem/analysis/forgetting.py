@@ -46,6 +46,7 @@ simulations, never a Python loop over networks or conditions.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -345,8 +346,6 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     Returns:
         :class:`ForgettingCurve` with ``K = S * 4 * n_draws`` conditions per delay.
     """
-    import time
-
     from tqdm import tqdm
 
     t0 = time.perf_counter()
@@ -360,13 +359,9 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         steps = np.concatenate([[0], steps]) + task.period_steps["delay1"]
     B, S, N = starts.shape
     start_idx, types_k = condition_grid(S, cfg.n_draws)
-    K0 = len(types_k)
-    dev, dtype = net.device, net.dtype
-    w = task.windows
-    dt, tau = task.dt, task.cfg.tau
-    horizon_from = float(task.cfg.timing["delay1"] if cfg.horizon_from is None else cfg.horizon_from)
-    if extend:
-        horizon_from = 0.0 if cfg.horizon_from is None else cfg.horizon_from
+    K0, dev, dtype, w, dt, tau = len(types_k), net.device, net.dtype, task.windows, task.dt, task.cfg.tau
+    horizon_from = cfg.horizon_from if cfg.horizon_from is not None else (
+        0.0 if extend else float(task.cfg.timing["delay1"]))
 
     rngs = [trial_rng(s, STREAMS["forgetting"]) for s in net.seeds]
     tr = task.make_trials(np.tile(types_k, (B, 1)), rngs, device=dev, dtype=dtype)
