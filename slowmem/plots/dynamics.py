@@ -321,17 +321,7 @@ def manifold_state_space(manifold, network: int = 0, *, test_states=None, task: 
     lc = LineCollection(segs, array=cols, cmap="viridis", linewidths=1.2, norm=plt.Normalize(lo, max(cols.max(), 0)))
     ax.add_collection(lc)
     ax.plot(Yr[0, :, 0], Yr[0, :, 1], "s", color="0.3", ms=5, ls="", label="trial-end state (run start)")
-    fixed = m.point_fixed[mine]
-    stable_all = np.zeros(len(m.point_fixed), dtype=bool)
-    stable_all[m.point_index] = m.points.is_stable.numpy()
-    stable = stable_all[mine]
-    Q = (P - mean) @ pcs
-    for z, (sel, kw, name) in enumerate((
-            (~fixed, dict(marker="x", color="crimson", ms=7, mew=1.5), "slow point"),
-            (fixed & ~stable, dict(marker="o", mfc="white", mec="k", ms=8), "unstable fixed point"),
-            (fixed & stable, dict(marker="o", color="k", ms=7), "stable fixed point"))):
-        if sel.any():
-            ax.plot(Q[sel, 0], Q[sel, 1], ls="", label=name, zorder=5 + z, **kw)
+    _mark_memory_points(ax, m, mine, (P - mean) @ pcs)
     ax.autoscale_view()
     fig.colorbar(lc, ax=ax, label="log10(speed / reference speed)")
     ax.set_xlabel(f"PC 1 ({100 * expl[0]:.0f}% var.)")
@@ -339,6 +329,21 @@ def manifold_state_space(manifold, network: int = 0, *, test_states=None, task: 
     ax.set_title(title or f"memory trajectories and slow points, seed {int(m.seeds[b])}")
     _legend_present(ax, fontsize=7, loc="best")
     return fig
+
+
+def _mark_memory_points(ax, m, mine: np.ndarray, Q: np.ndarray) -> None:
+    """Mark one network's points on the memory (``mine`` selects them, ``Q`` their 2-D projection): only the
+    kinds present, each with a legend entry."""
+    fixed = m.point_fixed[mine]
+    stable_all = np.zeros(len(m.point_fixed), dtype=bool)
+    stable_all[m.point_index] = m.points.is_stable.numpy()
+    stable = stable_all[mine]
+    for z, (sel, kw, name) in enumerate((
+            (~fixed, dict(marker="x", color="crimson", ms=7, mew=1.5), "slow point"),
+            (fixed & ~stable, dict(marker="o", mfc="white", mec="k", ms=8), "unstable fixed point"),
+            (fixed & stable, dict(marker="o", color="k", ms=7), "stable fixed point"))):
+        if sel.any():
+            ax.plot(Q[sel, 0], Q[sel, 1], ls="", label=name, zorder=5 + z, **kw)
 
 
 def speed_profiles(manifold, labels: Sequence[str], *, networks: Sequence[int] | None = None) -> Figure:
