@@ -331,7 +331,7 @@ def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeou
         ``manual`` lists written answers (graded by hand, not in ``score``).
     """
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
     from nbgrader.utils import determine_grade
 
     t0 = time.perf_counter()
@@ -344,17 +344,10 @@ def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeou
     env_cwd = str(src_path.resolve().parent)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
                             interrupt_on_timeout=True, resources={"metadata": {"path": env_cwd}})
-    old = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "Agg"
     try:
-        client.execute()
-    except CellExecutionError as e:            # allow_errors covers errors; this is a timeout or a dead kernel
+        client.execute(env={**os.environ, "MPLBACKEND": "Agg"})
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:   # errors are allowed: a timeout or crash
         print(f"grading stopped early: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-    finally:
-        if old is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = old
     by_id = {_nbgrader(c)["grade_id"]: c for c in nb.cells}
     rows = []
     for chk in checks:

@@ -27,7 +27,6 @@ student's function is still a stub.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import time
 import warnings
@@ -498,7 +497,8 @@ def check_count_attractors(count_attractors: Callable) -> float:
         z = np.array([1.0, -1.0, 1.002, -0.998, 0.5, -0.5])
         cases = [(z, np.ones(6, bool), 2, "mirror pairs fold"),
                  (z, np.zeros(6, bool), 0, "no settled start"),
-                 (np.array([0.0, 0.04, 0.3, np.nan]), np.array([True, True, True, False]), 2, "NaN of an unsettled start")]
+                 (np.array([0.0, 0.04, 0.3, np.nan]), np.array([True, True, True, False]), 2,
+                  "NaN of an unsettled start")]
         for zz, s, want, name in cases:
             got = count_attractors(zz.copy(), s.copy())
             if got != want:
@@ -798,7 +798,8 @@ def check_distractor(distractor_moments: Callable, centred_distractor: Callable)
         u = torch.rand(350, 1, 7, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
         for s in sigmas:
             got = torch.as_tensor(_np(centred_distractor(u.clone(), s)))
-            want = distraction_noise(torch.tensor([s], dtype=torch.float64), u, 0.5)[:, :, 0] - (s / 2 + 0.5 if s > 0 else 0.0)
+            noise = distraction_noise(torch.tensor([s], dtype=torch.float64), u, 0.5)[:, :, 0]
+            want = noise - (s / 2 + 0.5 if s > 0 else 0.0)
             ok, detail = _close(got, want, 1e-12, f"noise at sigma {s:g}")
             if not ok:
                 return False, detail
@@ -856,11 +857,3 @@ def explore_distraction(distraction_point: Callable, networks, trial_end_states,
     for b, r in enumerate(rows):
         name = f"{b} (fb = {networks.configs[b].fb:g})"
         print(f"{name:<22}" + "".join(f"{v:>11.2f}" for v in r))
-
-
-def _silence(fn: Callable, *args, **kw):
-    """Call ``fn`` with its stdout captured (used by the tests)."""
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        out = fn(*args, **kw)
-    return out, buf.getvalue()
