@@ -132,6 +132,7 @@ def test_checks_fail_wrong_solutions(capsys):
         return sum(int(d / dt) for d in timing.values())
 
     assert ex.check_trial_steps(floor_steps) == 0.0          # and it never refuses a duration
+    assert ex.check_trial_steps(lambda timing, dt=0.1: sum(round(d / dt) for d in timing.values())) == 1.0
     assert ex.check_targets(lambda task, k: ns["targets"](task, 3 - k), ns["task_ex"]) == 0.0
 
     ns2 = _solution_namespace("02_training")
