@@ -1,6 +1,7 @@
 # slowmem: two commands do everything.
 #   make book   create .venv if absent, install, execute every chapter, render HTML to book/_build/html
 #   make test   same set-up, run the test suite
+#   make student  same set-up, build the student edition (stubs, no solutions) into build/student
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: book test setup clean benchmark
+.PHONY: book test setup clean benchmark student
 
 setup: $(STAMP)
 
@@ -25,8 +26,11 @@ test: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build book -W --keep-going
 
+student: $(STAMP)
+	$(BIN)/python -m slowmem.coursework student --out build/student
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf book/_build
+	rm -rf book/_build build/student

@@ -178,6 +178,10 @@ def _student_toc(text: str) -> str:
                 for k in ("chapters", "sections", "parts"):
                     if k in e:
                         e[k] = keep(e[k])
+                        if not e[k]:
+                            del e[k]
+                if "file" not in e and not any(k in e for k in ("chapters", "sections", "parts", "url", "glob")):
+                    continue                         # a part left empty
             out.append(e)
         return out
 
