@@ -44,7 +44,7 @@ __all__ = [
     "check_failure_type", "check_forgetting_point", "check_memory_horizon",
     "check_distractor", "check_distraction_point",
     "trained_networks", "explore_forgetting", "explore_distraction",
-    "TOY_M", "TOY_B", "toy_points",
+    "TOY_M", "TOY_B", "toy_points", "explore_toy",
 ]
 
 
@@ -461,6 +461,40 @@ def check_linearise(jacobian: Callable, classify_point: Callable) -> float:
         return True, "all 6 points right: " + ", ".join(got_all)
 
     return _run("3.3", "linearise and classify", [("Jacobian", jac), ("kinds of points", kinds)])
+
+
+def explore_toy(minimise_q: Callable, classify_point: Callable, n_starts: int = 5) -> None:
+    """Follow-up of exercises 3.2 and 3.3: the toy system's flow, and where your descent ends from a grid."""
+    g = np.linspace(-2.5, 2.5, n_starts)
+    try:
+        ends = [_np(minimise_q(TOY_M.copy(), TOY_B.copy(), np.array([a, c]))).astype(float).reshape(-1)
+                for a in g for c in g]
+        kinds = [classify_point(TOY_M.copy(), TOY_B.copy(), x) for x in ends]
+    except NotImplementedError:
+        print("Implement minimise_q and classify_point above first; then this cell draws where they lead.")
+        return
+    import matplotlib.pyplot as plt
+
+    xs = np.linspace(-3, 3, 25)
+    X, Y = np.meshgrid(xs, xs)
+    F = np.stack([_toy_F(np.array([a, c])) for a, c in zip(X.ravel(), Y.ravel())]).reshape(*X.shape, 2)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.streamplot(X, Y, F[..., 0], F[..., 1], color=np.log10(np.hypot(F[..., 0], F[..., 1]) + 1e-6),
+                  cmap="Greys_r", density=1.0, linewidth=0.7)
+    style = {"stable fixed point": ("o", "C0"), "unstable fixed point": ("o", "C3"), "slow point": ("X", "C2"),
+             "not slow": ("s", "0.6")}
+    seen = set()
+    for x, k in zip(ends, kinds):
+        m, col = style.get(k, ("d", "k"))
+        ax.plot(*x, m, color=col, ms=9, mfc=col if k != "unstable fixed point" else "none",
+                label=None if k in seen else k, ls="none")
+        seen.add(k)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", xlim=(-3, 3), ylim=(-3, 3),
+           title=f"where minimise_q ends from {len(ends)} starts")
+    ax.legend(frameon=True, fontsize=8, loc="lower right")
+    plt.show()
+    counts = {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+    print("ends of the descents:", counts)
 
 
 # --------------------------------------------------------------------------- #
