@@ -242,14 +242,22 @@ def build_student_edition(out: str | Path = "build/student", *, book_dir: str | 
 # --------------------------------------------------------------------------- #
 # grading
 # --------------------------------------------------------------------------- #
-def _source_for(path: Path, source: str | Path | None) -> Path:
+def _source_for(path: Path, source: str | Path | None, submitted=None) -> Path:
+    """The instructor notebook: ``source``, else the book chapter of the same file name, else the one
+    whose number the submission's grade ids carry (``ex-5-...`` -> ``05_*.ipynb``)."""
     if source is not None:
         return Path(source)
     cand = BOOK_DIR / path.name
-    if not cand.is_file():
-        raise ConfigError(f"no instructor source for {path.name} in {BOOK_DIR}; pass source= (the chapter "
-                          "notebook of the book that this notebook was made from)")
-    return cand
+    if cand.is_file():
+        return cand
+    chapters = {_GRADE_ID.match(_nbgrader(c).get("grade_id", ""))["chapter"]
+                for c in (submitted.cells if submitted is not None else []) if _role(c)[1]}
+    if len(chapters) == 1:
+        found = sorted(BOOK_DIR.glob(f"{int(chapters.pop()):02d}_*.ipynb"))
+        if len(found) == 1:
+            return found[0]
+    raise ConfigError(f"no instructor source for {path.name} in {BOOK_DIR} (by file name or by the chapter "
+                      "of its exercises); pass source= (the chapter notebook this notebook was made from)")
 
 
 def _titles(nb) -> dict[str, str]:
@@ -340,8 +348,9 @@ def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeou
 
     t0 = time.perf_counter()
     path = Path(path)
-    src_path = _source_for(path, source)
-    submitted, src = _read(path), _read(src_path)
+    submitted = _read(path)
+    src_path = _source_for(path, source, submitted)
+    src = _read(src_path)
     if not exercise_cells(src):
         raise ConfigError(f"{src_path} has no exercises (no nbgrader cells)")
     nb, checks, manual = _grading_notebook(submitted, src)

@@ -219,6 +219,9 @@ def test_grading_needs_a_source(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), str(p))
     with pytest.raises(ConfigError, match="no instructor source"):
         cw.grade_notebook(p)
+    renamed = tmp_path / "alice-chapter5.ipynb"            # found by the chapter of its exercises
+    nbformat.write(cw.student_notebook(_nb("05_forgetting")), str(renamed))
+    assert cw._source_for(renamed, None, nbformat.read(str(renamed), as_version=4)) == BOOK / "05_forgetting.ipynb"
     with pytest.raises(ConfigError, match="no notebook"):
         cw.grade_notebook(tmp_path / "absent.ipynb", source=BOOK / "01_task.ipynb")
     with pytest.raises(ConfigError, match="would overwrite the book"):
