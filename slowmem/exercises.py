@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import textwrap
 import time
 import warnings
 from dataclasses import replace
@@ -69,7 +70,9 @@ class _Check:
         except Exception as e:            # the student's code may fail in any way: report, never raise
             ok, detail = False, f"your code raised {type(e).__name__}: {e}"
         self.results.append(ok)
-        self.lines.append(f"  {'PASS' if ok else 'FAIL'}  {description}: {detail}")
+        self.lines.append(f"  {'PASS' if ok else 'FAIL'}  {description}")
+        self.lines.extend(textwrap.wrap(detail, width=88, initial_indent=" " * 8, subsequent_indent=" " * 8,
+                                        break_on_hyphens=False))
         return ok
 
     def finish(self) -> float:
