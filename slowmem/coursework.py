@@ -130,8 +130,15 @@ def solution_regions(cell) -> list[str]:
 # the student edition
 # --------------------------------------------------------------------------- #
 def _student_preprocessors() -> list:
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
-                                        ClearSolutions, ComputeChecksums, LockCells)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearHiddenTests,
+        ClearMarkScheme,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+    )
 
     # the order of nbgrader's GenerateAssignment, without IncludeHeaderFooter / InstantiateTests /
     # SaveCells (they need a course folder and its gradebook database)

@@ -31,8 +31,9 @@ import math
 import textwrap
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,6 +48,12 @@ __all__ = [
     "trained_networks", "explore_forgetting", "explore_distraction",
     "TOY_M", "TOY_B", "toy_points", "explore_toy",
 ]
+
+
+#: The random streams (:func:`slowmem.task.trial_rng`) the package's forgetting curve and distraction
+#: test draw their stimuli from; stream numbers are part of every stored result and never change.
+_FORGETTING_STREAM = 5
+_DISTRACTION_STREAM = 6
 
 
 # --------------------------------------------------------------------------- #
@@ -715,7 +722,7 @@ def check_failure_type(failure_type: Callable, task=None) -> float:
 
 def check_forgetting_point(forgetting_point: Callable, networks, trial_end_states, task, network: int = 0) -> float:
     """Exercise 5.2: one delay of the forgetting curve vs slowmem.analysis.forgetting.forgetting_curve."""
-    from .analysis.forgetting import FORGETTING_STREAM, forgetting_curve
+    from .analysis.forgetting import forgetting_curve
     from .task import trial_rng
 
     net = networks.select([network])
@@ -724,7 +731,7 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
     def compare(delay):
         def fn():
             ref = forgetting_curve(net, task, starts, delays=[delay])
-            got = forgetting_point(net, task, starts[0].clone(), delay, trial_rng(net.seeds[0], FORGETTING_STREAM))
+            got = forgetting_point(net, task, starts[0].clone(), delay, trial_rng(net.seeds[0], _FORGETTING_STREAM))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
                 return False, "return (mean_response, failed)"
             ok, detail = _close(_np(got[0]).reshape(-1), ref.mean_response[0, 0], 1e-8, "mean responses")
@@ -742,7 +749,6 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
 def explore_forgetting(forgetting_point: Callable, networks, trial_end_states, task,
                        delays: Sequence[float] = (5.0, 10.0, 20.0, 40.0, 80.0)) -> None:
     """Follow-up of exercise 5.2: a short forgetting curve of every network, computed with your function."""
-    from .analysis.forgetting import FORGETTING_STREAM
     from .task import trial_rng
 
     rows = []
@@ -752,7 +758,7 @@ def explore_forgetting(forgetting_point: Callable, networks, trial_end_states, t
             p = []
             for d in delays:
                 _, failed = forgetting_point(net, task, trial_end_states[b].clone(), d,
-                                             trial_rng(net.seeds[0], FORGETTING_STREAM))
+                                             trial_rng(net.seeds[0], _FORGETTING_STREAM))
                 p.append(float(_np(failed).astype(float).mean()))
             rows.append(p)
     except NotImplementedError:
@@ -849,7 +855,7 @@ def check_distractor(distractor_moments: Callable, centred_distractor: Callable)
 def check_distraction_point(distraction_point: Callable, networks, trial_end_states, task,
                             network: int = 0) -> float:
     """Exercise 6.2: failures at one noise level vs slowmem.analysis.robustness.distraction."""
-    from .analysis.robustness import DISTRACTION_STREAM, distraction
+    from .analysis.robustness import distraction
     from .task import trial_rng
 
     net = networks.select([network])
@@ -859,7 +865,7 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
         def fn():
             ref = distraction(net, task, starts, sigmas=[sigma], n_repeats=n_repeats)
             got = distraction_point(net, task, starts[0].clone(), sigma, n_repeats,
-                                    trial_rng(net.seeds[0], DISTRACTION_STREAM))
+                                    trial_rng(net.seeds[0], _DISTRACTION_STREAM))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
                 return False, "return (mean_response, failed)"
             ok, detail = _close(_np(got[0]).reshape(-1), ref.mean_response[0, 0], 1e-8, "mean responses")
@@ -876,7 +882,6 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
 def explore_distraction(distraction_point: Callable, networks, trial_end_states, task,
                         sigmas: Sequence[float] = (0.5, 2.0, 5.0), n_repeats: int = 3) -> None:
     """Follow-up of exercise 6.2: failure ratio of every network at a few noise levels, with your function."""
-    from .analysis.robustness import DISTRACTION_STREAM
     from .task import trial_rng
 
     rows = []
@@ -884,7 +889,7 @@ def explore_distraction(distraction_point: Callable, networks, trial_end_states,
         for b in range(networks.B):
             net = networks.select([b])
             rows.append([float(_np(distraction_point(net, task, trial_end_states[b].clone(), s, n_repeats,
-                                                     trial_rng(net.seeds[0], DISTRACTION_STREAM))[1])
+                                                     trial_rng(net.seeds[0], _DISTRACTION_STREAM))[1])
                                .astype(float).mean()) for s in sigmas])
     except NotImplementedError:
         print("Implement distraction_point above first; then this cell measures every network with it.")

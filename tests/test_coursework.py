@@ -8,7 +8,6 @@ import ast
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -18,7 +17,7 @@ from slowmem import coursework as cw
 from slowmem import exercises as ex
 from slowmem.config import ConfigError
 
-BOOK = Path(__file__).resolve().parents[1] / "book"
+BOOK = cw.BOOK_DIR
 CHAPTERS = cw.EXERCISE_CHAPTERS
 
 
