@@ -2,6 +2,7 @@
 #   make book   create .venv if absent, install, execute every chapter, render HTML to book/_build/html
 #   make test   same set-up, lint (ruff) and run the test suite
 #   make book-check   after `make book`: every built page in headless Chromium (tests/browser/check_book.py)
+#   make student  same set-up, build the student edition (stubs, no solutions) into build/student
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(CURDIR)/$(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: book test setup clean benchmark mathjax book-check
+.PHONY: book test setup clean benchmark mathjax book-check student
 
 # MathJax 3 for offline pages: the npm package, checked against its hash, unpacked into the
 # git-ignored book/_vendor/mathjax (the book's Sphinx extension copies it into the built site).
@@ -49,8 +50,11 @@ $(MATHJAX):
 	cp $(MATHJAX_TMP)/package/LICENSE book/_vendor/mathjax/LICENSE
 	rm -rf $(MATHJAX_TMP)
 
+student: $(STAMP) $(MATHJAX)
+	$(BIN)/python -m slowmem.coursework student --out build/student
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf book/_build book/_vendor
+	rm -rf book/_build book/_vendor build/student
