@@ -401,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_cmd_report, parser=rp)
     _add_sweep_parser(sub)
     _add_chapter_parser(sub)
+    from .coursework import add_grade_parser
+    add_grade_parser(sub)           # slowmem grade NOTEBOOK: the coursework's autograder
     return p
 
 
