@@ -84,7 +84,7 @@ def _close(a: Any, b: Any, tol: float, what: str) -> tuple[bool, str]:
 
 
 def _task(**task_kw):
-    from .config import TaskConfig
-    from .task import SPMTask
+    from ..config import TaskConfig
+    from ..task import SPMTask
 
     return SPMTask(TaskConfig(**task_kw))

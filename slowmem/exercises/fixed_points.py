@@ -56,8 +56,8 @@ def toy_points() -> dict[str, Any]:
 
 def check_closed_loop(closed_loop: Callable) -> float:
     """Exercise 3.1: ``closed_loop(net) -> (B, N, N)`` vs RateNetworks.closed_loop."""
-    from .config import NetworkConfig
-    from .network import RateNetworks
+    from ..config import NetworkConfig
+    from ..network import RateNetworks
 
     def make(configs, seeds):
         net = RateNetworks.create(configs, seeds)
@@ -120,7 +120,7 @@ def _toy_kind(x: np.ndarray) -> str:
 
 def check_linearise(jacobian: Callable, classify_point: Callable) -> float:
     """Exercise 3.3: the Jacobian vs slowmem.analysis.slowpoints.jacobian, and each point's kind."""
-    from .analysis.slowpoints import jacobian as pkg_jacobian
+    from ..analysis.slowpoints import jacobian as pkg_jacobian
 
     rng = np.random.default_rng(4)
     xs = rng.normal(0, 1.5, (10, 2))

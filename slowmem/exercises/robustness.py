@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..task import STREAMS
 from .checks import _close, _np, _run
 
 
@@ -15,7 +16,7 @@ from .checks import _close, _np, _run
 # --------------------------------------------------------------------------- #
 def check_distractor(distractor_moments: Callable, centred_distractor: Callable) -> float:
     """Exercise 6.1: mean and spread of the paper's distractor; a zero-mean one of the same spread."""
-    from .analysis.robustness import distraction_noise
+    from ..analysis.robustness import distraction_noise
 
     sigmas = [0.0, 0.1, 1.0, 10.0, 40.0]
 
@@ -51,8 +52,8 @@ def check_distractor(distractor_moments: Callable, centred_distractor: Callable)
 def check_distraction_point(distraction_point: Callable, networks, trial_end_states, task,
                             network: int = 0) -> float:
     """Exercise 6.2: failures at one noise level vs slowmem.analysis.robustness.distraction."""
-    from .analysis.robustness import distraction
-    from .task import trial_rng
+    from ..analysis.robustness import distraction
+    from ..task import trial_rng
 
     net = networks.select([network])
     starts = trial_end_states[network:network + 1]
@@ -61,7 +62,7 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
         def fn():
             ref = distraction(net, task, starts, sigmas=[sigma], n_repeats=n_repeats)
             got = distraction_point(net, task, starts[0].clone(), sigma, n_repeats,
-                                    trial_rng(net.seeds[0]))
+                                    trial_rng(net.seeds[0], STREAMS["distraction"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
                 return False, "return (mean_response, failed)"
             ok, detail = _close(_np(got[0]).reshape(-1), ref.mean_response[0, 0], 1e-8, "mean responses")
@@ -78,14 +79,14 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
 def explore_distraction(distraction_point: Callable, networks, trial_end_states, task,
                         sigmas: Sequence[float] = (0.5, 2.0, 5.0), n_repeats: int = 3) -> None:
     """Follow-up of exercise 6.2: failure ratio of every network at a few noise levels, with your function."""
-    from .task import trial_rng
+    from ..task import trial_rng
 
     rows = []
     try:
         for b in range(networks.B):
             net = networks.select([b])
             rows.append([float(_np(distraction_point(net, task, trial_end_states[b].clone(), s, n_repeats,
-                                                     trial_rng(net.seeds[0]))[1])
+                                                     trial_rng(net.seeds[0], STREAMS["distraction"]))[1])
                                .astype(float).mean()) for s in sigmas])
     except NotImplementedError:
         print("Implement distraction_point above first; then this cell measures every network with it.")

@@ -15,7 +15,7 @@ from .checks import _close, _max_diff, _np, _run, _task
 # --------------------------------------------------------------------------- #
 def check_rls_update(my_rls_update: Callable) -> float:
     """Exercise 2.1: one batched RLS step, in place, vs slowmem.training.rls_update and ridge regression."""
-    from .training import rls_update
+    from ..training import rls_update
 
     def versus_package():
         g = torch.Generator().manual_seed(1)
@@ -84,10 +84,10 @@ def check_learning_steps(learning_steps: Callable, task=None) -> float:
 
 def check_force_trial(modified_force_trial: Callable) -> float:
     """Exercise 2.3: one trial of modified FORCE on one network vs slowmem.training.train (torch engine)."""
-    from .config import NetworkConfig, TrainingConfig
-    from .network import RateNetworks
-    from .task import trial_rng
-    from .training import train
+    from ..config import NetworkConfig, TrainingConfig
+    from ..network import RateNetworks
+    from ..task import trial_rng
+    from ..training import train
 
     task = _task()
     seed = 3
