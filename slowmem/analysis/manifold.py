@@ -302,20 +302,7 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     sec: dict[str, float] = {}
     t0 = time.perf_counter()
     ends = check_trial_end_states(net, trial_end_states)
-    if test_states is None:
-        from .activity import activity_profile
-
-        act = activity_profile(net, task, ends, cfg=cfg, keep_states=True)
-        test_states, trial_types = act.states, act.trial_types
-    X = torch.as_tensor(test_states)
-    if X.ndim != 4 or X.shape[0] != task.T or X.shape[1] != net.B or X.shape[3] != net.N:
-        raise ConfigError(f"test_states must be (T={task.T}, B={net.B}, K, N={net.N}); got {tuple(X.shape)}")
-    if trial_types is None or len(trial_types) != X.shape[2]:
-        raise ConfigError(f"trial_types must give the type of each of the K={X.shape[2]} test trials")
-    types = np.asarray(trial_types)
-    if not set(range(4)) <= set(types.tolist()):
-        raise ConfigError(f"the test trials must include every trial type 0..3; got {sorted(set(types.tolist()))}")
-    X = X.to(device=net.device, dtype=torch.float64)
+    X, types = _test_states(net, task, ends, test_states, trial_types, cfg)
     B, N, dt, tau = net.B, net.N, task.dt, task.cfg.tau
     M = _f64(net)
     vref = reference_speed(X, dt)
@@ -332,19 +319,7 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     t = time.perf_counter()
     runs = autonomous_runs(net, ends, dt=dt, tau=tau, max_steps=cfg.manifold_trials * task.T, settled_speed=settled,
                            record_every=cfg.manifold_record_every)
-    # each network's own stopping step (the early-exit rule applied to it alone): later steps depend on
-    # its batch neighbours and are blanked, so every number below is batch-independent
-    rec_v = runs.speed[runs.record_steps]                                      # (R, B, 4)
-    done = (rec_v < settled[None, :, None]).all(2)                             # (R, B)
-    own = np.where(done.any(0), runs.record_steps[done.argmax(0)] + 1, runs.steps)
-    runs.speed[np.arange(runs.steps)[:, None] >= own[None, :]] = np.nan
-    below_slow = runs.speed < slow[None, :, None]
-    below_settled = runs.speed < settled[None, :, None]
-    first = lambda m: np.where(m.any(0), m.argmax(0), -1)                     # noqa: E731
-    settle_step = first(below_settled)
-    entry_rec = first(rec_v < slow[None, :, None])                             # indices into the recorded states
-    entry_step = np.where(entry_rec >= 0, runs.record_steps[np.maximum(entry_rec, 0)], -1)
-    slow_duration = (below_slow & ~below_settled).sum(0) * dt
+    rs_stats = _run_statistics(runs, slow, settled, dt)
     sec["runs"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -356,43 +331,89 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     mp = memory_points(net, seeds, slow, valid=valid, cfg=cfg, tau=tau)
     sec["points"] = time.perf_counter() - t
 
-    # distinct points, and which to linearise
     t = time.perf_counter()
-    S = seeds.shape[1]
+    lin = _linearise(net, M, mp, runs, rs_pick, ds.shape[1], cfg, tau)
+    drift = _slow_direction(M, runs, lin, rs_stats["own"], dt, tau, cfg.manifold_rate_window, N)
+    sec["linearise"] = time.perf_counter() - t
+    return SlowManifold(
+        seeds=np.asarray(net.seeds), dt=dt, reference_speed=vref, slow_speed=slow, settled_speed=settled,
+        trial_types=types, delay_speed=delay_speed, runs=runs, run_steps=rs_stats["own"],
+        entry_step=rs_stats["entry_step"], settle_step=rs_stats["settle_step"], drift_step=lin["drift_step"],
+        slow_duration=rs_stats["slow_duration"], n_seeds=valid.sum(1).cpu().numpy(), point_network=lin["bi"],
+        point_x=lin["point_x"], point_speed=lin["point_speed"], point_fixed=lin["point_fixed"],
+        point_source=src[lin["si"]], points=lin["points"], point_index=lin["chosen"],
+        leading_eigenvector=lin["vec"], point_drift_angle_deg=lin["point_angle"], point_local_rate=lin["local_rate"],
+        drift_point=drift["point"], drift_distance=drift["distance"], drift_angle_deg=drift["angle"],
+        implied_time_constant=drift["implied"], measured_time_constant=drift["measured"], seconds=sec)
+
+
+def _test_states(net: RateNetworks, task: SPMTask, ends: torch.Tensor, test_states, trial_types, cfg):
+    """The test trials' states ``(T, B, K, N)`` in float64 and their types ``(K,)``, checked (run here if None)."""
+    if test_states is None:
+        from .activity import activity_profile
+
+        act = activity_profile(net, task, ends, cfg=cfg, keep_states=True)
+        test_states, trial_types = act.states, act.trial_types
+    X = torch.as_tensor(test_states)
+    if X.ndim != 4 or X.shape[0] != task.T or X.shape[1] != net.B or X.shape[3] != net.N:
+        raise ConfigError(f"test_states must be (T={task.T}, B={net.B}, K, N={net.N}); got {tuple(X.shape)}")
+    if trial_types is None or len(trial_types) != X.shape[2]:
+        raise ConfigError(f"trial_types must give the type of each of the K={X.shape[2]} test trials")
+    types = np.asarray(trial_types)
+    if not set(range(4)) <= set(types.tolist()):
+        raise ConfigError(f"the test trials must include every trial type 0..3; got {sorted(set(types.tolist()))}")
+    return X.to(device=net.device, dtype=torch.float64), types
+
+
+def _run_statistics(runs: AutonomousRuns, slow: np.ndarray, settled: np.ndarray, dt: float) -> dict:
+    """Each network's own stopping step, entry into the slow stretch, settling step and slow duration.
+
+    The early-exit rule is applied to each network alone: later steps depend on its batch
+    neighbours and are blanked (NaN) in ``runs.speed``, so every number is batch-independent.
+    """
+    rec_v = runs.speed[runs.record_steps]                                      # (R, B, 4)
+    done = (rec_v < settled[None, :, None]).all(2)                             # (R, B)
+    own = np.where(done.any(0), runs.record_steps[done.argmax(0)] + 1, runs.steps)
+    runs.speed[np.arange(runs.steps)[:, None] >= own[None, :]] = np.nan
+    below_slow = runs.speed < slow[None, :, None]
+    below_settled = runs.speed < settled[None, :, None]
+
+    def first(m):
+        return np.where(m.any(0), m.argmax(0), -1)
+
+    entry_rec = first(rec_v < slow[None, :, None])                             # indices into the recorded states
+    return {"own": own, "settle_step": first(below_settled),
+            "entry_step": np.where(entry_rec >= 0, runs.record_steps[np.maximum(entry_rec, 0)], -1),
+            "slow_duration": (below_slow & ~below_settled).sum(0) * dt}
+
+
+def _linearise(net: RateNetworks, M: torch.Tensor, mp: MemoryPoints, runs: AutonomousRuns, rs_pick: np.ndarray,
+               n_delay_seeds: int, cfg: DynamicsConfig, tau: float) -> dict:
+    """Distinct points, where each run's drift is measured, which points to linearise, and their Jacobians."""
+    B, N = net.B, net.N
+    S = mp.leader.shape[1]
     lead = mp.leader == np.arange(S)
     bi, si = np.nonzero(lead)
     point_x = mp.x[torch.as_tensor(bi), torch.as_tensor(si)] if len(bi) else mp.x.new_zeros((0, N))
-    point_fixed = mp.fixed[bi, si]
-    point_speed = mp.speed[bi, si]
+    point_fixed, point_speed = mp.fixed[bi, si], mp.speed[bi, si]
     # where the drift is measured: on each run, the latest seed whose minimised point is a slow point
     # (deepest into the slow stretch, transients decayed, not yet at a fixed point)
-    n_run, D = cfg.manifold_run_seeds, ds.shape[1]
+    n_run = cfg.manifold_run_seeds
     drift_rec = np.full((B, 4), -1, dtype=np.int64)
     for b in range(B):
         for k in range(4):
             for j in range(n_run - 1, -1, -1):
-                if mp.slow[b, D + k * n_run + j]:
+                if mp.slow[b, n_delay_seeds + k * n_run + j]:
                     drift_rec[b, k] = rs_pick[b, k, j]
                     break
     drift_step = np.where(drift_rec >= 0, runs.record_steps[np.maximum(drift_rec, 0)], -1)
     ar_b, ar_k = torch.arange(B)[:, None], torch.arange(4)[None, :]
     drift_x = runs.states[torch.as_tensor(np.maximum(drift_rec, 0)), ar_b, ar_k]          # (B, 4, N)
-    chosen = []
-    for b in range(B):
-        mine = np.flatnonzero(bi == b)
-        fx, sl = mine[point_fixed[mine]], mine[~point_fixed[mine]]
-        pick = list(fx)
-        if len(sl) and cfg.manifold_points:
-            near = [int(sl[int((point_x[sl] - drift_x[b, k]).norm(dim=-1).argmin())])
-                    for k in range(4) if drift_rec[b, k] >= 0]
-            rest = sl[np.argsort(point_speed[sl], kind="stable")]
-            pick += list(dict.fromkeys(near + [int(i) for i in rest]))[:cfg.manifold_points]
-        chosen.extend(sorted(pick, key=lambda i: (not point_fixed[i], point_speed[i])))
-    chosen = np.asarray(chosen, dtype=np.int64)
+    chosen = _choose_points(bi, point_fixed, point_speed, point_x, drift_x, drift_rec, cfg.manifold_points)
+    t = time.perf_counter()
     P = len(chosen)
-    cdtype = torch.complex128
-    eig = torch.empty((P, N), dtype=cdtype, device=net.device)
-    vec = torch.empty((P, N), dtype=cdtype, device=net.device)
+    eig = torch.empty((P, N), dtype=torch.complex128, device=net.device)
+    vec = torch.empty((P, N), dtype=torch.complex128, device=net.device)
     xs = point_x[torch.as_tensor(chosen, dtype=torch.long)] if P else point_x[:0]
     net_of = torch.as_tensor(bi[chosen], dtype=torch.long)
     with torch.no_grad():
@@ -414,15 +435,41 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     points = SlowPoints(np.asarray(net.seeds), net_of.cpu(), xs, q, eig, torch.as_tensor(point_fixed[chosen]),
                         (eig.real.amax(1) < 0).cpu() if P else torch.zeros(0, dtype=torch.bool), int(S),
                         cfg.tol_fixed, float("nan"), time.perf_counter() - t)
+    return {"bi": bi, "si": si, "point_x": point_x, "point_fixed": point_fixed, "point_speed": point_speed,
+            "chosen": chosen, "xs": xs, "eig": eig, "vec": vec, "points": points, "point_angle": point_angle,
+            "local_rate": local_rate, "drift_rec": drift_rec, "drift_step": drift_step, "drift_x": drift_x}
 
-    # the slow direction: drift at each run's measurement state vs the nearest linearised point
-    drift_point = np.full((B, 4), -1, dtype=np.int64)
-    nanb = np.full((B, 4), np.nan)
-    drift_distance, angle, implied, measured = nanb.copy(), nanb.copy(), nanb.copy(), nanb.copy()
-    w = cfg.manifold_rate_window
+
+def _choose_points(bi, point_fixed, point_speed, point_x, drift_x, drift_rec, max_points: int) -> np.ndarray:
+    """Indices of the points to linearise: every fixed point, then the slow points nearest each run's drift
+    state and the slowest others, at most ``max_points`` slow points per network."""
+    chosen = []
+    for b in range(drift_x.shape[0]):
+        mine = np.flatnonzero(bi == b)
+        fx, sl = mine[point_fixed[mine]], mine[~point_fixed[mine]]
+        pick = list(fx)
+        if len(sl) and max_points:
+            near = [int(sl[int((point_x[sl] - drift_x[b, k]).norm(dim=-1).argmin())])
+                    for k in range(4) if drift_rec[b, k] >= 0]
+            rest = sl[np.argsort(point_speed[sl], kind="stable")]
+            pick += list(dict.fromkeys(near + [int(i) for i in rest]))[:max_points]
+        chosen.extend(sorted(pick, key=lambda i: (not point_fixed[i], point_speed[i])))
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def _slow_direction(M, runs: AutonomousRuns, lin: dict, own: np.ndarray, dt: float, tau: float, w: int,
+                    N: int) -> dict:
+    """The drift at each run's measurement state against the nearest linearised slow point: angle to its
+    slowest eigenvector, the time constant that eigenvalue implies and the one the speed's decay shows."""
+    B = own.shape[0]
+    point_fixed, chosen, xs, vec, eig = lin["point_fixed"], lin["chosen"], lin["xs"], lin["vec"], lin["eig"]
+    drift_step, drift_x = lin["drift_step"], lin["drift_x"]
+    out = {"point": np.full((B, 4), -1, dtype=np.int64)}
+    for k in ("distance", "angle", "implied", "measured"):
+        out[k] = np.full((B, 4), np.nan)
     with torch.no_grad():
         Fd, _ = field_speed(M, drift_x, tau)
-    net_chosen = bi[chosen]
+    net_chosen = lin["bi"][chosen]
     for b in range(B):
         here = np.flatnonzero((net_chosen == b) & ~point_fixed[chosen])
         for k in range(4):
@@ -433,26 +480,17 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             if hi > lo:
                 seg = np.log(np.maximum(runs.speed[lo:hi + 1, b, k], 1e-300))
                 rate = np.polyfit(np.arange(lo, hi + 1) * dt, seg, 1)[0]
-                measured[b, k] = -1.0 / rate if rate != 0 else np.inf
+                out["measured"][b, k] = -1.0 / rate if rate != 0 else np.inf
             if not len(here):
                 continue
             d = (xs[here] - drift_x[b, k]).norm(dim=-1) / math.sqrt(N)
             j = int(here[int(d.argmin())])
-            drift_point[b, k] = j
-            drift_distance[b, k] = float(d.min())
-            angle[b, k] = subspace_angle_deg(Fd[b, k], vec[j])
+            out["point"][b, k] = j
+            out["distance"][b, k] = float(d.min())
+            out["angle"][b, k] = subspace_angle_deg(Fd[b, k], vec[j])
             re = float(eig[j, 0].real)
-            implied[b, k] = -1.0 / re if re != 0 else np.inf
-    sec["linearise"] = time.perf_counter() - t
-    return SlowManifold(
-        seeds=np.asarray(net.seeds), dt=dt, reference_speed=vref, slow_speed=slow, settled_speed=settled,
-        trial_types=types, delay_speed=delay_speed, runs=runs, run_steps=own, entry_step=entry_step,
-        settle_step=settle_step, drift_step=drift_step,
-        slow_duration=slow_duration, n_seeds=valid.sum(1).cpu().numpy(), point_network=bi, point_x=point_x,
-        point_speed=point_speed, point_fixed=point_fixed, point_source=src[si], points=points,
-        point_index=chosen, leading_eigenvector=vec, point_drift_angle_deg=point_angle, point_local_rate=local_rate,
-        drift_point=drift_point, drift_distance=drift_distance,
-        drift_angle_deg=angle, implied_time_constant=implied, measured_time_constant=measured, seconds=sec)
+            out["implied"][b, k] = -1.0 / re if re != 0 else np.inf
+    return out
 
 
 # --------------------------------------------------------------------------- the stored population check
