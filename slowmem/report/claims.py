@@ -184,7 +184,7 @@ def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
 
 def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str) -> Effect:
     if claim == "C3":
-        if option == "saturation":
+        if VARIANTS["activity"][option] == "saturation":
             return _compare(t, group_col, t.get("dynamics.activity.saturation_delay"), -1,
                             "delay saturation, SM - FP")
         return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP")

@@ -102,6 +102,13 @@ def test_every_claim_has_variants_and_says_when_the_reading_matters():
     json.dumps([r.to_dict() for r in results.values()], allow_nan=False)
 
 
+def test_c3_default_reading_is_delay_saturation_and_the_phasic_index_a_variant():
+    r = by_claim(population(30, 20))["C3"]
+    assert r.measure == "delay saturation, SM - FP" and r.main.direction == -1 and r.verdict == "held"
+    assert r.main.effect == pytest.approx(-0.4)
+    assert {v["measure"] for v in r.variants} >= {"phasic index, SM - FP"}
+
+
 def test_mechanism_table_has_share_intervals():
     mt = mechanism_table(population(30, 10, others=2))
     assert mt.loc[SM, "networks"] == 30 and mt.networks.sum() == 42
