@@ -77,7 +77,7 @@ def test_analyze_prints_registered_analyses(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["analyses"] == ["memory"] and [n["seed"] for n in doc["networks"]] == [0, 1]
     mem = doc["networks"][0]["memory"]
-    assert {"memory_horizon", "failure_types", "failure_ratio_by_sigma"} <= set(mem)
+    assert {"memory_horizon", "forgetting", "distraction", "interruption", "long_delay_failure"} <= set(mem)
     with pytest.raises(SystemExit):
         main(["analyze", str(out), "--only", "telepathy"])
     assert "unknown analysis 'telepathy'" in capsys.readouterr().err
