@@ -147,5 +147,7 @@ def _ols_p_value(t: pd.DataFrame, value: str, group: str, a: str) -> float | Non
         return None
     with np.errstate(all="ignore"):
         fit = sm.OLS(y, x.to_numpy()).fit(cov_type="HC3")
+    if fit.ssr <= 1e-20 * max(float((y - y.mean()) @ (y - y.mean())), 1e-300):
+        return None                                   # no spread left within groups: a test says nothing
     p = float(fit.pvalues[1])
     return p if np.isfinite(p) else None
