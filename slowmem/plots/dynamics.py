@@ -20,7 +20,7 @@ from ..analysis.attractors import AttractorProbe
 from ..analysis.slowpoints import SlowPoints
 from ..config import MECHANISMS, ConfigError
 from ..task import TRIAL_TYPES, SPMTask
-from .style import CENTRE_COLORS, MECHANISM_COLORS, check_frame, group_color, shade_periods
+from .style import CENTRE_COLORS, MECHANISM_COLORS, check_frame, group_color, panel_grid, shade_periods
 
 __all__ = ["MECHANISM_COLORS", "CENTRE_COLORS", "pca_trajectories", "eigenvalue_spectra", "autonomous_traces",
            "mechanism_counts", "mechanism_heatmap", "saturation_profile", "by_mechanism",
@@ -94,22 +94,22 @@ def eigenvalue_spectra(points: SlowPoints, *, network: int = 0, max_points: int 
     """Jacobian eigenvalues (complex plane) at up to ``max_points`` points of one network, lowest q first."""
     p = _points_of(points, network)
     n = min(max_points, len(p.q))
-    fig, axes = plt.subplots(1, max(n, 1), figsize=(2.8 * max(n, 1), 2.8), constrained_layout=True,
-                             squeeze=False)
+    fig, axes = panel_grid(n, panel=(2.9, 2.8))
     if n == 0:
-        axes[0, 0].text(0.5, 0.5, "no fixed or slow point found", ha="center", va="center")
-        axes[0, 0].set_axis_off()
+        axes[0].text(0.5, 0.5, "no fixed or slow point found", ha="center", va="center")
+        axes[0].set_axis_off()
         return fig
     ev = _np(p.eigenvalues)
     for i in range(n):
-        ax = axes[0, i]
+        ax = axes[i]
         e = ev[i]
         ax.axvline(0, color="0.6", lw=0.8)
         ax.scatter(e.real, e.imag, s=6, c=np.where(e.real < 0, "#1f78b4", "#e31a1c"))
         kind = ("fixed" if bool(p.is_fixed[i]) else "slow") + (", stable" if bool(p.is_stable[i]) else ", unstable")
         ax.set_title(f"point {i}: {kind}\nq = {float(p.q[i]):.1e}, max Re = {e.real.max():.3f}", fontsize=8)
         ax.set_xlabel("Re")
-    axes[0, 0].set_ylabel("Im")
+    for ax in axes[::3]:
+        ax.set_ylabel("Im")
     return fig
 
 
@@ -153,9 +153,8 @@ def mechanism_counts(df: pd.DataFrame, *, by: Sequence[str] = ("g", "pg", "fb"),
                      column: str = "mechanism") -> Figure:
     """Stacked bars: networks of each mechanism per level of each of ``by`` (one panel each, plus the total)."""
     check_frame(df, [column, *by])
-    fig, axes = plt.subplots(1, len(by) + 1, figsize=(3.2 * (len(by) + 1), 3.2), constrained_layout=True,
-                             squeeze=False)
-    panels = [(None, axes[0, 0])] + [(b, axes[0, i + 1]) for i, b in enumerate(by)]
+    fig, axes = panel_grid(len(by) + 1, panel=(3.4, 3.0))
+    panels = [(None, axes[0])] + [(b, axes[i + 1]) for i, b in enumerate(by)]
     for key, ax in panels:
         if key is None:
             tab = df[column].value_counts().reindex(MECHANISMS, fill_value=0).to_frame("all").T
@@ -169,7 +168,7 @@ def mechanism_counts(df: pd.DataFrame, *, by: Sequence[str] = ("g", "pg", "fb"),
         ax.set_xticks(xs, [f"{v:g}" if isinstance(v, (int, float, np.number)) else str(v) for v in tab.index])
         ax.set_xlabel(key or "")
         ax.set_ylabel("networks")
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+    axes[0].legend(fontsize=7, loc="upper left")
     return fig
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import MECHANISMS, PERIODS, ConfigError
 
 __all__ = ["MECHANISM_COLORS", "PERIOD_COLORS", "CLASS_COLORS", "CENTRE_COLORS", "shade_periods", "check_frame",
-           "group_color", "use", "DPI"]
+           "group_color", "use", "DPI", "PANELS_PER_ROW", "panel_grid"]
 
 #: One colour per mechanism of the taxonomy, everywhere in the book (colour-blind safe, Okabe-Ito).
 MECHANISM_COLORS = dict(zip(MECHANISMS, ("#0072B2", "#D55E00", "#009E73", "#999999")))
@@ -34,6 +34,24 @@ def use() -> None:
     """Set the figure defaults of the book (called when :mod:`slowmem.plots` is imported)."""
     mpl.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 10, "axes.titlesize": 10,
                          "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False})
+
+
+#: Panels per row of a multi-panel figure (wider figures shrink below legibility in the book's column).
+PANELS_PER_ROW = 3
+
+
+def panel_grid(n: int, panel: tuple[float, float] = (3.2, 3.0), **kw):
+    """``(figure, axes)``: ``n`` panels, at most :data:`PANELS_PER_ROW` per row; unused cells hidden."""
+    import matplotlib.pyplot as plt
+
+    cols = max(1, min(n, PANELS_PER_ROW))
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(panel[0] * cols, panel[1] * rows), constrained_layout=True,
+                             squeeze=False, **kw)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:max(n, 1)]
 
 
 def group_color(name: Any, j: int) -> str:

@@ -43,25 +43,24 @@ def digits_and_latents(bank: StimulusBank, images: np.ndarray, labels: np.ndarra
 
 
 def trial_streams(task: SPMTask, trials: Trials, network: int = 0) -> Figure:
-    """Inputs, memory targets and output target of each trial type (one column per type).
+    """Inputs, memory targets and output target of each trial type (one row per type, three panels each).
 
     ``trials`` must hold the four types for network ``network``: ``trial_types[network] == [0, 1, 2, 3]``.
     """
     t = np.arange(task.T) * task.dt
-    fig, axes = plt.subplots(3, 4, figsize=(12, 6), sharex=True, sharey="row", constrained_layout=True)
+    fig, axes = plt.subplots(4, 3, figsize=(11, 8), sharex=True, sharey="col", constrained_layout=True)
     for k in range(4):
-        shade_periods(axes[0, k], task)
-        for r in (1, 2):
-            shade_periods(axes[r, k], task, label=False)
-        axes[0, k].set_title(f"trial {TRIAL_TYPES[k]}\n", fontsize=9)
+        shade_periods(axes[k, 0], task, label=k == 0)
+        for c in (1, 2):
+            shade_periods(axes[k, c], task, label=k == 0)
+        axes[k, 0].set_ylabel(f"trial {TRIAL_TYPES[k]}")
         for c in range(2):
-            axes[0, k].plot(t, trials.inputs[:, network, k, c].cpu(), lw=0.8, label=f"latent {c + 1}")
-            axes[1, k].plot(t, trials.memory_target[:, network, k, c].cpu(), lw=1.5, label=f"zd {c + 1} target")
-        axes[2, k].plot(t, trials.output_target[:, network, k, 0].cpu(), "k", lw=1.5)
-        axes[2, k].set_xlabel("time (tau)")
-    axes[0, 0].set_ylabel("input u(t)")
-    axes[1, 0].set_ylabel("memory target")
-    axes[2, 0].set_ylabel("output target")
+            axes[k, 0].plot(t, trials.inputs[:, network, k, c].cpu(), lw=0.8, label=f"latent {c + 1}")
+            axes[k, 1].plot(t, trials.memory_target[:, network, k, c].cpu(), lw=1.5, label=f"zd {c + 1} target")
+        axes[k, 2].plot(t, trials.output_target[:, network, k, 0].cpu(), "k", lw=1.5)
+    for c, name in enumerate(("input u(t)", "memory target", "output target")):
+        axes[0, c].set_title(f"{name}\n", fontsize=9)
+        axes[3, c].set_xlabel("time (tau)")
     axes[0, 0].legend(fontsize=7)
-    axes[1, 0].legend(fontsize=7)
+    axes[0, 1].legend(fontsize=7)
     return fig
