@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     p.add_argument("--networks", type=int, default=2)
     p.add_argument("--trials", type=int, default=3500)
     p.add_argument("--N", type=int, default=300)
-    p.add_argument("--json", type=Path, help="also write the result here")
+    p.add_argument("--json", help="also write the result here")
     a = p.parse_args(argv)
     out = measure(a.networks, a.trials, a.N)
     for k, v in out["stages"].items():
