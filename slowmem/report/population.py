@@ -140,17 +140,17 @@ def load_population(path: str | Path, *, live_grid: Mapping[str, Any] | None = N
     """
     from ..store import load_results, read_manifest
 
-    if path is None or str(path) != LIVE:
-        if path is None:
-            raise ConfigError(f"population must be a results folder or {LIVE!r}; got None")
+    if path is None:
+        raise ConfigError(f"population must be a results folder or {LIVE!r}; got None")
+    if str(path) != LIVE:
         p = Path(path)
         if not p.is_absolute() and not p.exists() and (_BOOK_DIR / p).exists():
             p = _BOOK_DIR / p        # a chapter run from the repository root (papermill book/...)
         if not p.is_dir():
             raise ConfigError(f"population {str(path)!r} does not exist; give a results folder (e.g. "
                               f"data/book_grid) or {LIVE!r} to train a small population now")
-        read_manifest(p)             # ConfigError naming the file when it is not a results folder
-        return Population(load_results(p), p, "stored", read_manifest(p))
+        manifest = read_manifest(p)  # ConfigError naming the file when it is not a results folder
+        return Population(load_results(p), p, "stored", manifest)
     from ..sweep import SweepOptions, grid_from_mapping, run_sweep
 
     grid = grid_from_mapping(dict(live_grid or LIVE_GRID), source="live population", name="live")
