@@ -89,3 +89,29 @@ def test_save_load_roundtrip_and_damage(tmp_path):
         RateNetworks.load(tmp_path / "bad.safetensors")
     with pytest.raises(ConfigError, match="no network file"):
         RateNetworks.load(tmp_path / "missing.safetensors")
+
+
+def test_fast_integrator_and_kept_outputs():
+    """The analyses' integrator (fused leak + product, NumPy's tanh) is the same Euler step up to rounding;
+    ``outputs`` keeps only the steps asked for, with the same values; zero-input steps skip the input."""
+    c = NetworkConfig(N=60, g=1.3, fb=5.0)
+    net = RateNetworks.create(c, [0, 1])
+    net.wo = 0.1 * torch.randn(2, 60, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x0 = torch.randn(2, 5, 60, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    u = torch.zeros(40, 2, 5, 2, dtype=torch.float64)
+    u[:10] = 1.0
+    ref = net.simulate(x0, u, record_every=4)
+    fast = net.simulate(x0, u, record_every=4, fast=True)
+    assert torch.allclose(fast.final_state, ref.final_state, atol=1e-12) and not torch.equal(fast.outputs, ref.outputs)
+    assert torch.allclose(fast.outputs, ref.outputs, atol=1e-12) and torch.allclose(fast.states, ref.states, atol=1e-12)
+    part = net.simulate(x0, u, outputs=(30, 40), fast=True)
+    assert part.outputs.shape == (10, 2, 5, 3) and torch.equal(part.outputs, fast.outputs[30:])
+    assert torch.equal(part.final_state, fast.final_state)
+    assert net.simulate(x0, u, outputs=False).outputs.shape == (0, 2, 5, 3)
+    # float32 through the fast path stays within float32 rounding of the float64 run
+    f32 = net.as_dtype("float32").simulate(x0.float(), u.float(), fast=True)
+    assert f32.final_state.dtype == torch.float32
+    assert torch.allclose(f32.final_state.double(), ref.final_state, atol=1e-4)
+    assert net.as_dtype("float64") is net
+    with pytest.raises(ConfigError, match="outputs must be"):
+        net.simulate(x0, u, outputs=(5, 50))

@@ -122,6 +122,10 @@ class AttractorProbe:
         steps, window_steps: length of the run and of the window (steps).
         variance_tolerance, output_tolerance, state_tolerance: the settings used.
         seconds: wall time.
+        simulated_steps: ``(B,)`` steps actually simulated per network: ``steps``,
+            or fewer when all its runs came to rest (:func:`_at_rest`), so that the
+            rest of that phase (the approach in ``simulation_dtype``, or the end in
+            the network's precision) is known without simulating it.
     """
 
     seeds: np.ndarray
@@ -147,6 +151,7 @@ class AttractorProbe:
     output_tolerance: float
     state_tolerance: float
     seconds: float = float("nan")
+    simulated_steps: np.ndarray | None = None
 
     @property
     def B(self) -> int:
@@ -207,6 +212,32 @@ def _snapshot_steps(total: int, first: int, n: int) -> np.ndarray:
     return s
 
 
+def _record(z: torch.Tensor, a: int, every: int, w0: int, trace: list, z_window: torch.Tensor) -> None:
+    """Keep what the probe needs of ``z: (n, B, S)``, the outputs at steps ``a .. a + n - 1``."""
+    trace.append(z[(-a) % every::every])
+    b = a + z.shape[0]
+    if b > w0:
+        lo = max(a, w0)
+        z_window[lo - w0:b - w0] = z[lo - a:]
+
+
+#: A probe run is *at rest* when no unit moved by more than this many units in the last place
+#: (of the largest |x|, at least 1) over a whole chunk: rounding jitter, no drift.
+REST_ULPS = 64
+
+
+def _at_rest(x_before: torch.Tensor, x_after: torch.Tensor) -> bool:
+    """Whether a chunk of steps moved no unit of any start beyond rounding jitter (:data:`REST_ULPS`).
+
+    Over a chunk (a trial length) a drift of even 1e-7 per step adds up to 3.5e-5 and is caught;
+    what passes is a state that sits at a fixed point of the Euler map up to its rounding noise,
+    where every later step keeps it (the rest of its run is then known without simulating it).
+    """
+    scale = max(1.0, float(x_after.abs().max()))
+    tol = REST_ULPS * torch.finfo(x_after.dtype).eps * scale
+    return bool(torch.isfinite(x_after).all()) and float((x_after - x_before).abs().max()) <= tol
+
+
 def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                      cfg: DynamicsConfig | None = None, probe_trials: int | None = None,
                      progress: bool = False) -> AttractorProbe:
@@ -229,30 +260,53 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     total = cfg.probe_trials * task.T
     window = cfg.window_trials * task.T
     w0 = total - window
+    # the long approach runs in cfg.simulation_dtype; one trial length before the window, and the window, in
+    # the network's own precision (the window's variance and final outputs are what the taxonomy reads)
+    switch = max(0, w0 - task.T)
+    fast_net = net.as_dtype(cfg.simulation_dtype)
     snaps_at = _snapshot_steps(total, task.period_steps["response"], cfg.n_snapshots)
     chunk = cfg.chunk_trials * task.T
-    cuts = np.unique(np.concatenate([np.arange(0, total, chunk), [w0, total], snaps_at]))
+    cuts = np.unique(np.concatenate([np.arange(0, total, chunk), [switch, w0, total], snaps_at]))
     B, S, N = x.shape
     dev = net.device
     wo = net.wo[..., 0]                                      # (B, N)
     z_window = torch.empty((window, B, S), device=dev, dtype=net.dtype)
     trace = []
     snaps = torch.empty((len(snaps_at), B, S, N), device=dev, dtype=net.dtype)
-    n_snap = 0
+    kw = dict(dt=task.dt, tau=task.cfg.tau, fast=True)
+    simulated = np.zeros(B, dtype=np.int64)
+    finals, traces = [], []
     with torch.no_grad():
-        for a, b in tqdm(list(zip(cuts[:-1], cuts[1:])), desc="attractor probe", disable=not progress,
-                         unit="chunk"):
-            sim = net.simulate(x, steps=int(b - a), dt=task.dt, tau=task.cfg.tau)
-            z = sim.outputs[..., 0]                              # (b - a, B, S): z at steps a..b-1
-            first = (-a) % cfg.trace_every
-            trace.append(z[first::cfg.trace_every])
-            if b > w0:
-                lo = max(a, w0)
-                z_window[lo - w0:b - w0] = z[lo - a:]
-            x = sim.final_state
-            if n_snap < len(snaps_at) and b == snaps_at[n_snap]:
-                snaps[n_snap] = x
-                n_snap += 1
+        bar = tqdm(total=B * total, desc="attractor probe", disable=not progress, unit="step")
+        for k in range(B):          # one network at a time, so that each stops when its own runs are at rest
+            one, one_fast = net.select([k]), fast_net.select([k])
+            xk, trace, t = x[k:k + 1], [], 0
+            zk = z_window[:, k:k + 1]
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                a, b = int(a), int(b)
+                if a < t:                                    # skipped: the runs were at rest
+                    continue
+                n = one_fast if a < switch else one
+                xk = xk.to(n.dtype)
+                sim = n.simulate(xk, steps=b - a, **kw)
+                simulated[k] += b - a
+                _record(sim.outputs[..., 0].to(net.dtype), a, cfg.trace_every, w0, trace, zk)
+                before, xk = xk, sim.final_state
+                snaps[torch.as_tensor(snaps_at == b), k] = xk[0].to(net.dtype)
+                t = b
+                end = switch if b < switch else total        # at rest: so to the end of its phase
+                if b < end and _at_rest(before, xk):
+                    z_now = (torch.tanh(xk) * n.wo[..., 0].unsqueeze(1)).sum(-1).to(net.dtype)   # (1, S)
+                    _record(z_now.unsqueeze(0).expand(end - b, 1, S), b, cfg.trace_every, w0, trace, zk)
+                    snaps[torch.as_tensor((snaps_at > b) & (snaps_at <= end)), k] = xk[0].to(net.dtype)
+                    t = end
+                bar.update(t - a)
+            finals.append(xk.to(net.dtype))
+            traces.append(torch.cat(trace))
+        bar.close()
+    x = torch.cat(finals)
+    trace = [torch.cat(traces, dim=1)]
+    stopped_at = simulated
     final_z = (torch.tanh(x) * wo.unsqueeze(1)).sum(-1)        # (B, S)
     finite = torch.isfinite(x).all(-1) & torch.isfinite(z_window).all(0)
     var = z_window.var(0, unbiased=False)
@@ -270,4 +324,4 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         trace_steps=trace_steps, z_trace=np_(torch.cat(trace)), snapshot_steps=snaps_at, snapshots=snaps,
         steps=total, window_steps=window, variance_tolerance=cfg.variance_tolerance,
         output_tolerance=cfg.output_tolerance, state_tolerance=cfg.state_tolerance,
-        seconds=time.perf_counter() - t0)
+        seconds=time.perf_counter() - t0, simulated_steps=stopped_at)

@@ -6,10 +6,10 @@
 2. the taxonomy (:mod:`~slowmem.analysis.mechanisms`, claims C1, C2) and the
    efficiency (C5),
 3. the activation profile on test trials (:mod:`~slowmem.analysis.activity`, C3),
-4. the slow-point finder (:mod:`~slowmem.analysis.slowpoints`, 5.2), started
-   from states along the probe's runs (its snapshots) and along the test
-   trials of step 3 -- no trajectory is simulated twice --
-   and the slow-manifold cross-check,
+4. only with ``cfg.sampled_slow_points`` (off by default; chapter 3 turns it
+   on): the sampled slow-point finder (:mod:`~slowmem.analysis.slowpoints`),
+   started from states along the probe's runs (its snapshots) and along the
+   test trials of step 3, and the slow-manifold cross-check,
 5. the slow manifold on the memory (:mod:`~slowmem.analysis.manifold`):
    slow points seeded along the delays of the test trials of step 3 and
    along autonomous runs from the trial-end states, the speed profiles, and
@@ -46,8 +46,10 @@ class DynamicsResult:
 
     Attributes:
         seeds: ``(B,)``; configs: the B network configs.
-        probe, mechanisms, activity, slow_points: the four results.
-        slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check`.
+        probe, mechanisms, activity: the first three results.
+        slow_points: the sampled slow-point search, or None unless ``cfg.sampled_slow_points``.
+        slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check` (None with
+            ``slow_points``).
         seconds: stage name -> wall time.
         manifold: :class:`~slowmem.analysis.manifold.SlowManifold` (slow points on the memory, speed
             profiles, slow directions).
@@ -60,8 +62,8 @@ class DynamicsResult:
     probe: AttractorProbe
     mechanisms: Mechanisms
     activity: ActivityProfile
-    slow_points: SlowPoints
-    slow_manifold: np.ndarray
+    slow_points: SlowPoints | None
+    slow_manifold: np.ndarray | None
     seconds: dict[str, float]
     manifold: SlowManifold | None = None
     mechanism_original: np.ndarray | None = None
@@ -88,13 +90,17 @@ def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: to
     manifold = analyze_manifold(networks, task, trial_end_states, test_states=act.states, trial_types=act.trial_types,
                                 cfg=cfg)
     sec["manifold"] = time.perf_counter() - t
-    t = time.perf_counter()
-    starts = sample_starts(networks, [probe.snapshots, act.states], cfg.slow_starts)
+    points = check = None
+    if cfg.sampled_slow_points:
+        t = time.perf_counter()
+        snaps = probe.snapshots.to(act.states.dtype)
+        starts = sample_starts(networks, [snaps, act.states], cfg.slow_starts)
+        points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
+        check = slow_manifold_check(points, cfg=cfg)
+        sec["slow_points"] = time.perf_counter() - t
     act.states = None                                        # the largest array; not needed any more
-    points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
-    sec["slow_points"] = time.perf_counter() - t
     return DynamicsResult(np.asarray(networks.seeds), tuple(networks.configs), probe, mech, act, points,
-                          slow_manifold_check(points, cfg=cfg), sec, manifold, classify_original(probe, task))
+                          check, sec, manifold, classify_original(probe, task))
 
 
 def _f(x) -> float | None:
@@ -104,15 +110,26 @@ def _f(x) -> float | None:
 
 def _summaries(res: DynamicsResult) -> list[dict]:
     p, m, a, s = res.probe, res.mechanisms, res.activity, res.slow_points
-    counts = s.counts()
-    lead = s.leading_eigenvalue().real.cpu().numpy()
-    net = s.network.numpy()
+    if s is not None:
+        counts = s.counts()
+        lead = s.leading_eigenvalue().real.cpu().numpy()
+        net = s.network.numpy()
     var = [v[f] for v, f in zip(p.output_variance, p.finite)]          # finite starts only
     original = res.mechanism_original if res.mechanism_original is not None else [None] * len(res.seeds)
     out = []
     for b in range(len(res.seeds)):
-        mine = net == b
-        fixed = s.is_fixed.numpy()[mine]
+        if s is not None:
+            mine = net == b
+            fixed = s.is_fixed.numpy()[mine]
+            sampled = {"slow_points": {
+                "n_starts": int(s.n_starts),
+                **{k: int(v[b]) for k, v in counts.items()},
+                "slow_manifold": bool(res.slow_manifold[b]),
+                "leading_eigenvalue_fixed": [float(v) for v in lead[mine][fixed]],
+                "leading_eigenvalue_slow": [float(v) for v in lead[mine][~fixed]],
+            }}
+        else:
+            sampled = {}
         out.append({
             "mechanism": str(m.label[b]),
             "mechanism_original": str(original[b]),
@@ -133,13 +150,7 @@ def _summaries(res: DynamicsResult) -> list[dict]:
                 "output_max": _f(np.max(p.output_max[b])),
                 "final_outputs": sorted({round(float(v), 3) for v in p.final_output[b][p.settled[b]]}),
             },
-            "slow_points": {
-                "n_starts": int(s.n_starts),
-                **{k: int(v[b]) for k, v in counts.items()},
-                "slow_manifold": bool(res.slow_manifold[b]),
-                "leading_eigenvalue_fixed": [float(v) for v in lead[mine][fixed]],
-                "leading_eigenvalue_slow": [float(v) for v in lead[mine][~fixed]],
-            },
+            **sampled,
             "activity": {
                 "saturation_delay": _f(a.saturation_delay[b]),
                 "saturation_response": _f(a.saturation_response[b]),
@@ -158,9 +169,9 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
     Keys: ``mechanism``, ``n_memories``, ``efficiency`` (None unless every
     probe start settled), ``probe`` (start counts, attractor counts,
     variance, output range, the distinct settled final outputs),
-    ``slow_points`` (``n_fixed``, ``n_fixed_stable``, ``n_slow``,
-    ``n_slow_stable``, ``slow_manifold`` and the leading eigenvalues' real
-    parts), ``activity`` (saturated fractions, ``phasic_index``), ``manifold``
+    ``slow_points`` (only with ``cfg.sampled_slow_points``: ``n_fixed``,
+    ``n_fixed_stable``, ``n_slow``, ``n_slow_stable``, ``slow_manifold`` and
+    the leading eigenvalues' real parts), ``activity`` (saturated fractions, ``phasic_index``), ``manifold``
     (:meth:`slowmem.analysis.manifold.SlowManifold.summary`: slow and fixed
     points on the memory, the slowest eigenvalue there, the drift/eigenvector
     angle, implied and measured time constants, the speed profile's summary

@@ -62,8 +62,8 @@ from ..task import STREAMS, TRIAL_TYPES, SPMTask, trial_rng
 #: The two forgetting protocols (see the module docstring).
 PROTOCOLS = ("replace", "extend")
 
-__all__ = ["FAILURE_TYPES", "PROTOCOLS", "ForgettingCurve", "forgetting_curve", "delay_drift", "delay_grid",
-           "settle_failure_type", "condition_grid", "check_starts", "memory_config"]
+__all__ = ["FAILURE_TYPES", "PROTOCOLS", "ForgettingCurve", "forgetting_curve", "forgetting_curves", "delay_drift",
+           "delay_grid", "settle_failure_type", "settled_output", "condition_grid", "check_starts", "memory_config"]
 
 #: Names of the failure types, in the order of their codes 1 and 2 in
 #: :attr:`ForgettingCurve.failure_type` (0 = no failure).
@@ -124,13 +124,13 @@ def delay_grid(task: SPMTask, delays: Sequence[float] | None = None, *, step: fl
 
 
 def simulate(net: RateNetworks, x0: torch.Tensor, inputs: torch.Tensor | None = None, **kw):
-    """:meth:`RateNetworks.simulate` (kept as one seam for the memory analyses).
+    """:meth:`RateNetworks.simulate` with the analyses' fast integrator (one seam for the memory analyses).
 
     It deliberately does not change torch's thread count: switching it back
     and forth inside one process was seen to corrupt later batched
     ``torch.linalg.solve`` results (used by the slow-point finder).
     """
-    return net.simulate(x0, inputs, **kw)
+    return net.simulate(x0, inputs, fast=True, **kw)
 
 
 def _chunk_size(net: RateNetworks, cfg: MemoryConfig, per_unit: int) -> int:
@@ -153,6 +153,17 @@ def _padded_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | Non
     return torch.where(valid, order, torch.zeros_like(order)), valid
 
 
+def settled_output(net: RateNetworks, task: SPMTask, x_end: torch.Tensor,
+                   cfg: MemoryConfig | None = None) -> torch.Tensor:
+    """``(B, F)`` float64 on the CPU: the mean output over the last response-window length of an
+    autonomous run of ``settle_trials`` trial lengths from ``x_end: (B, F, N)``."""
+    cfg = memory_config(cfg)
+    steps = max(1, int(round(cfg.settle_trials * task.T)))
+    n_resp = min(steps, task.period_steps["response"])
+    sim = simulate(net, x_end, steps=steps, dt=task.dt, tau=task.cfg.tau, outputs=(steps - n_resp, steps))
+    return sim.outputs[..., 0].double().mean(0).cpu()
+
+
 def settle_failure_type(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, nominal: torch.Tensor,
                         cfg: MemoryConfig | None = None) -> torch.Tensor:
     """Is each failed trial ``asymptotic``? ``(B, F)`` bool on the CPU.
@@ -165,33 +176,30 @@ def settle_failure_type(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, n
     ``nominal`` (NaN counts as asymptotic).
     """
     cfg = memory_config(cfg)
-    steps = max(1, int(round(cfg.settle_trials * task.T)))
-    n_resp = min(steps, task.period_steps["response"])
-    sim = simulate(net, x_end, steps=steps, dt=task.dt, tau=task.cfg.tau)
-    z = sim.outputs[-n_resp:, :, :, 0].double().mean(0).cpu()
+    return _asymptotic(settled_output(net, task, x_end, cfg), nominal, cfg)
+
+
+def _asymptotic(z: torch.Tensor, nominal: torch.Tensor, cfg: MemoryConfig) -> torch.Tensor:
     return ~((z - nominal.detach().to("cpu", torch.float64)).abs() <= cfg.asymptotic_tolerance)
 
 
-def _failure_types(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed: torch.Tensor,
-                   nominal: torch.Tensor, cfg: MemoryConfig) -> torch.Tensor:
-    """``(B, Dc, K0)`` int8 codes of :data:`FAILURE_TYPES` (0: not failed) for one chunk of trials.
-
-    Args:
-        x_end: ``(B, Dc K0, N)`` states at the end of the trials; failed: ``(B, Dc, K0)``;
-        nominal: ``(B, K0)`` what each condition's output is compared with after settling.
-    """
-    B, Dc, K0 = failed.shape
-    flat = torch.zeros((B, Dc * K0), dtype=torch.int8)
-    sel = _padded_index(failed.reshape(B, Dc * K0).to(x_end.device))
+def _settle_failed(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed: torch.Tensor,
+                   cfg: MemoryConfig) -> torch.Tensor:
+    """``(B, K)`` settled outputs (:func:`settled_output`; NaN where not failed) of the trials
+    ``failed: (B, K)`` ending at ``x_end: (B, K, N)``, each settled once, in chunks."""
+    B, K, N = x_end.shape
+    out = torch.full((B, K), float("nan"), dtype=torch.float64)
+    sel = _padded_index(failed.to(x_end.device))
     if sel is None:
-        return flat.view(B, Dc, K0)
+        return out
     idx, valid = sel
-    xf = x_end.gather(1, idx.unsqueeze(-1).expand(-1, -1, x_end.shape[-1]))
-    nom = nominal.gather(1, (idx % K0).cpu())
-    code = torch.where(settle_failure_type(net, task, xf, nom, cfg), 2, 1).to(torch.int8)
-    vb, vf = valid.cpu().nonzero(as_tuple=True)
-    flat[vb, idx.cpu()[vb, vf]] = code[vb, vf]
-    return flat.view(B, Dc, K0)
+    per = max(1, cfg.max_chunk_elements // max(1, B * N))
+    for c in range(0, idx.shape[1], per):
+        ic, vc = idx[:, c:c + per], valid[:, c:c + per]
+        z = settled_output(net, task, x_end.gather(1, ic.unsqueeze(-1).expand(-1, -1, N)), cfg)
+        vb, vf = vc.cpu().nonzero(as_tuple=True)
+        out[vb, ic.cpu()[vb, vf]] = z[vb, vf]
+    return out
 
 
 def _snapshots(net: RateNetworks, x: torch.Tensor, offsets: np.ndarray, task: SPMTask,
@@ -210,7 +218,7 @@ def _snapshots(net: RateNetworks, x: torch.Tensor, offsets: np.ndarray, task: SP
     g = int(np.gcd.reduce(pos)) if pos.size else 1
     per_state = x.numel()
     if span > 0 and (span // g) * per_state <= max(budget, 2 * D * per_state):
-        sim = simulate(net, x, steps=span, dt=task.dt, tau=task.cfg.tau, record_every=g)
+        sim = simulate(net, x, steps=span, dt=task.dt, tau=task.cfg.tau, record_every=g, outputs=False)
         rec = sim.states                                       # (span // g, B, K, N)
         for j, off in enumerate(offsets):
             snaps[j] = x if off == 0 else rec[int(off) // g - 1]
@@ -218,7 +226,7 @@ def _snapshots(net: RateNetworks, x: torch.Tensor, offsets: np.ndarray, task: SP
     cur = x
     for j, gap in enumerate(gaps):
         if gap > 0:
-            cur = simulate(net, cur, steps=int(gap), dt=task.dt, tau=task.cfg.tau).final_state
+            cur = simulate(net, cur, steps=int(gap), dt=task.dt, tau=task.cfg.tau, outputs=False).final_state
         snaps[j] = cur
     return snaps, cur
 
@@ -346,40 +354,71 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     Returns:
         :class:`ForgettingCurve` with ``K = S * 4 * n_draws`` conditions per delay.
     """
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    cfg = memory_config(cfg, n_draws=n_draws)
+    d, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
+    if protocol == "extend":
+        steps = steps + task.period_steps["delay1"]
+    return _curves(net, task, trial_end_states, steps, (protocol,), cfg, progress)[protocol]
+
+
+def forgetting_curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                      delays: Sequence[float] | None = None, delay_step: float | None = None,
+                      cfg: MemoryConfig | None = None, protocols: Sequence[str] | None = None,
+                      progress: bool = False) -> dict[str, ForgettingCurve]:
+    """Both forgetting protocols from one set of simulations: protocol -> :class:`ForgettingCurve`.
+
+    ``delays`` (or the grid of ``cfg`` with ``delay_step``) are the *total*
+    delay-1 durations simulated: the ``replace`` curve is read at all of them,
+    the ``extend`` curve at those longer than the nominal delay 1, as extra
+    delays ``total - delay1`` (with the nominal 5 and the grid 1, 3, ..., 199:
+    2, 4, ..., 194), against the unstretched trial (total = delay 1, simulated
+    once more if the grid lacks it). Every stretched trial and every settling
+    run is simulated once for both protocols.
+    ``protocols`` defaults to ``cfg.forgetting_protocols``.
+    """
+    cfg = memory_config(cfg)
+    protocols = tuple(cfg.forgetting_protocols if protocols is None else protocols)
+    bad = [p for p in protocols if p not in PROTOCOLS]
+    if bad or not protocols:
+        raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {bad or list(protocols)!r}")
+    _, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
+    return _curves(net, task, trial_end_states, steps, protocols, cfg, progress)
+
+
+def _curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, total_steps: np.ndarray,
+            protocols: tuple[str, ...], cfg: MemoryConfig, progress: bool) -> dict[str, ForgettingCurve]:
+    """The forgetting curves of ``protocols`` at total delay-1 lengths ``total_steps`` (see
+    :func:`forgetting_curves`; ``extend`` reads the totals beyond the nominal delay 1)."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    cfg = memory_config(cfg, n_draws=n_draws)
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    net = net.as_dtype(cfg.simulation_dtype)
     starts = check_starts(net, trial_end_states)
-    d, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
-    extend = protocol == "extend"
-    if extend:           # the extra delay follows the nominal one; offset 0 first: the unstretched trial
-        steps = np.concatenate([[0], steps]) + task.period_steps["delay1"]
+    d1 = task.period_steps["delay1"]
+    extend = "extend" in protocols
+    steps = np.unique(np.concatenate([total_steps, [d1]])) if extend else np.asarray(total_steps, np.int64)
     B, S, N = starts.shape
     start_idx, types_k = condition_grid(S, cfg.n_draws)
     K0, dev, dtype, w, dt, tau = len(types_k), net.device, net.dtype, task.windows, task.dt, task.cfg.tau
-    horizon_from = cfg.horizon_from if cfg.horizon_from is not None else (
-        0.0 if extend else float(task.cfg.timing["delay1"]))
 
     rngs = [trial_rng(s, STREAMS["forgetting"]) for s in net.seeds]
     tr = task.make_trials(np.tile(types_k, (B, 1)), rngs, device=dev, dtype=dtype)
     after = tr.inputs[w["stim2"].start:]                     # (T2, B, K0, 2): stim2, delay2, response
     T2 = after.shape[0]
-    resp = slice(w["response"].start - w["stim2"].start, T2)
+    resp = (w["response"].start - w["stim2"].start, T2)      # the response window, in that run's steps
     x0 = starts[:, torch.as_tensor(start_idx, device=dev)]     # (B, K0, N)
     types_t = torch.as_tensor(types_k)
-    nominal = task.response_values()[types_t]                  # (K0,)
     D = len(steps)
 
-    mean = torch.empty((B, D, K0), dtype=torch.float64)
-    failed = torch.zeros((B, D, K0), dtype=torch.bool)
-    ftype = torch.zeros((B, D, K0), dtype=torch.int8)
+    mean = torch.empty((B, D, K0), dtype=torch.float64)        # mean response-window output
+    final = torch.empty((B, D, K0), dtype=torch.float64)       # last output of the response window
+    x_end = torch.empty((B, D, K0, N), device=dev, dtype=dtype)
     per_chunk = _chunk_size(net, cfg, K0)
     chunks = [(a, min(a + per_chunk, D)) for a in range(0, D, per_chunk)]
     with torch.no_grad():
-        x = simulate(net, x0, tr.inputs[w["stim1"]], dt=dt, tau=tau).final_state   # end of stimulus 1
+        x = simulate(net, x0, tr.inputs[w["stim1"]], dt=dt, tau=tau, outputs=False).final_state  # end of stim 1
         done = 0                                              # delay steps already run on x
         for a, b in tqdm(chunks, desc="forgetting curve", disable=not progress, unit="chunk"):
             Dc = b - a
@@ -387,22 +426,41 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
             done = int(steps[b - 1])
             xs = snaps.permute(1, 0, 2, 3).reshape(B, Dc * K0, N)
             inp = after.unsqueeze(2).expand(T2, B, Dc, K0, 2).reshape(T2, B, Dc * K0, 2)
-            sim = simulate(net, xs, inp, dt=dt, tau=tau)
-            if extend:
-                m = sim.outputs[-1, ..., 0].double().cpu().reshape(B, Dc, K0)          # final outputs
-                if a == 0:
-                    reference = m[:, 0].clone()                                    # the unstretched trial
-                f = ~((m - reference.unsqueeze(1)).abs() <= cfg.failure_tolerance)
-            else:
-                m = sim.outputs[resp, ..., 0].double().mean(0).cpu().reshape(B, Dc, K0)
-                f = trial_failed(m, types_t.expand(B, Dc, K0), task, cfg.failure_tolerance)
-            mean[:, a:b], failed[:, a:b] = m, f
-            nom = reference if extend else nominal.expand(B, K0)
-            ftype[:, a:b] = _failure_types(net, task, sim.final_state, f, nom, cfg)
-    if extend:           # drop the unstretched reference trial (offset 0), keep the grid's delays
-        mean, failed, ftype = mean[:, 1:], failed[:, 1:], ftype[:, 1:]
-    return ForgettingCurve(np.asarray(net.seeds), d, start_idx, types_k, mean.numpy(), failed.numpy(),
-                           ftype.numpy(), cfg.horizon_threshold, horizon_from, time.perf_counter() - t0, protocol)
+            sim = simulate(net, xs, inp, dt=dt, tau=tau, outputs=resp)             # response window only
+            z = sim.outputs[..., 0].double().cpu()
+            mean[:, a:b] = z.mean(0).reshape(B, Dc, K0)
+            final[:, a:b] = z[-1].reshape(B, Dc, K0)
+            x_end[:, a:b] = sim.final_state.reshape(B, Dc, K0, N)
+
+        parts = {}                                            # protocol -> (columns, failed, nominal (B, K0))
+        if "replace" in protocols:
+            cols = np.flatnonzero(np.isin(steps, total_steps))
+            f = trial_failed(mean[:, cols], types_t.expand(B, len(cols), K0), task, cfg.failure_tolerance)
+            parts["replace"] = (cols, f, task.response_values()[types_t].to(torch.float64).expand(B, K0))
+        if extend:
+            ref = final[:, int(np.flatnonzero(steps == d1)[0])]                     # the unstretched trial
+            cols = np.flatnonzero(steps > d1)
+            f = ~((final[:, cols] - ref.unsqueeze(1)).abs() <= cfg.failure_tolerance)
+            parts["extend"] = (cols, f, ref)
+        any_failed = torch.zeros((B, D, K0), dtype=torch.bool)
+        for cols, f, _ in parts.values():
+            any_failed[:, cols] |= f
+        settled = _settle_failed(net, task, x_end.reshape(B, D * K0, N), any_failed.reshape(B, D * K0),
+                                 cfg).reshape(B, D, K0)
+    out = {}
+    seconds = time.perf_counter() - t0
+    for proto in protocols:
+        cols, f, nominal = parts[proto]
+        asym = _asymptotic(settled[:, cols], nominal.unsqueeze(1), cfg)
+        ftype = torch.where(f, torch.where(asym, 2, 1), 0).to(torch.int8)
+        is_ext = proto == "extend"
+        delays = (steps[cols] - (d1 if is_ext else 0)) * task.dt
+        horizon_from = cfg.horizon_from if cfg.horizon_from is not None else (
+            0.0 if is_ext else float(task.cfg.timing["delay1"]))
+        m = final[:, cols] if is_ext else mean[:, cols]
+        out[proto] = ForgettingCurve(np.asarray(net.seeds), np.round(delays, 10), start_idx, types_k, m.numpy(),
+                                     f.numpy(), ftype.numpy(), cfg.horizon_threshold, horizon_from, seconds, proto)
+    return out
 
 
 def delay_drift(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *, trial_type: int = 0,

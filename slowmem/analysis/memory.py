@@ -27,8 +27,8 @@ import torch
 from ..config import ConfigError, MemoryConfig
 from ..network import RateNetworks
 from ..task import SPMTask
-from .forgetting import ForgettingCurve, forgetting_curve, memory_config
-from .robustness import StressTest, distraction, interruption
+from .forgetting import ForgettingCurve, forgetting_curves, memory_config
+from .robustness import StressTest, distraction, interruptions
 
 __all__ = ["MemoryResults", "run_memory", "summarize", "frames_from_summaries", "bootstrap_band",
            "level_key"]
@@ -116,20 +116,20 @@ def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Te
 
     Args:
         trial_end_states: ``(B, 4, N)`` start states.
-        delays / delay_step: the delay grid (default: ``cfg.delay_step`` = 0.5,
-            the paper's 399 delays).
+        delays / delay_step: the grid of total delay-1 durations (default: ``cfg.delay_step`` = 0.5,
+            the paper's 399 delays); the ``extend`` protocol reads those beyond the nominal
+            delay 1 as extra delays (:func:`~slowmem.analysis.forgetting.forgetting_curves`).
         sigmas: noise levels (default: 0 and ``cfg.sigmas``).
         fractions: silenced fractions (default: 0 and ``cfg.interruption_fractions``).
     """
     cfg = memory_config(cfg)
     sig = _with_control(cfg.sigmas) if sigmas is None else sigmas
     fra = _with_control(cfg.interruption_fractions) if fractions is None else fractions
-    fc = {p: forgetting_curve(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
-                              protocol=p, progress=progress) for p in cfg.forgetting_protocols}
+    fc = forgetting_curves(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
+                           progress=progress)
     ds = {d: distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, distractor=d, progress=progress)
           for d in cfg.distractors}
-    it = {p: interruption(networks, task, trial_end_states, fractions=fra, cfg=cfg, protocol=p, progress=progress)
-          for p in cfg.interruptions}
+    it = interruptions(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress)
     return MemoryResults(fc, ds, it, cfg)
 
 

@@ -46,8 +46,8 @@ from ..network import RateNetworks
 from ..task import STREAMS, SPMTask, trial_rng
 from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate
 
-__all__ = ["StressTest", "distraction", "interruption", "distraction_noise", "silenced_units", "DISTRACTORS",
-           "INTERRUPTIONS"]
+__all__ = ["StressTest", "distraction", "interruption", "interruptions", "distraction_noise", "silenced_units",
+           "DISTRACTORS", "INTERRUPTIONS"]
 
 #: Readings of the distractor: the authors' literal ``uniform * sigma + 0.5``, or zero-mean noise of the same spread.
 DISTRACTORS = ("literal", "zero_mean")
@@ -126,6 +126,7 @@ def silenced_units(fractions: Sequence[float], N: int) -> np.ndarray:
 
 
 def _prepare(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, n_repeats: int, stream: int):
+    """Start states, condition grid, stimulus draws and per-condition start states of one stress test."""
     starts = check_starts(net, trial_end_states)
     B, S, N = starts.shape
     start_idx, types_k = condition_grid(S, n_repeats)
@@ -163,6 +164,7 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, sigmas=sigmas, n_repeats=n_repeats, noise_offset=noise_offset)
+    net = net.as_dtype(cfg.simulation_dtype)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
                                                         STREAMS["distraction"])
     B, K0 = x0.shape[:2]
@@ -179,9 +181,10 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
             Lc = b - a
             inp = tr.inputs.unsqueeze(2).expand(-1, -1, Lc, -1, -1).clone()          # (T, B, Lc, K0, 2)
             inp[:n1] += distraction_noise(torch.as_tensor(levels[a:b]), u, cfg.noise_offset, distractor)
+            w = task.windows["response"]
             sim = simulate(net, _expand(x0, Lc, 1), inp.reshape(task.T, B, Lc * K0, 2), dt=task.dt,
-                               tau=task.cfg.tau)
-            m, _ = response_stats(sim.outputs, torch.zeros(()), task)
+                           tau=task.cfg.tau, outputs=(w.start, w.stop))
+            m, _ = response_stats(sim.outputs, torch.zeros(()), task, window=slice(None))
             mean[:, a:b] = m.reshape(B, Lc, K0)
     failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
     return StressTest(f"distraction/{distractor}", "sigma", np.asarray(net.seeds), levels, None, start_idx, types_k,
@@ -203,12 +206,30 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
     Returns:
         :class:`StressTest` with ``levels = fractions``, ``n_off = round(fraction * N)``.
     """
-    if protocol not in INTERRUPTIONS:
-        raise ConfigError(f"protocol must be one of {', '.join(INTERRUPTIONS)}; got {protocol!r}")
+    return interruptions(net, task, trial_end_states, fractions=fractions, n_repeats=n_repeats, cfg=cfg,
+                         protocols=(protocol,), progress=progress)[protocol]
+
+
+def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+                  fractions: Sequence[float] | None = None, n_repeats: int | None = None,
+                  cfg: MemoryConfig | None = None, protocols: Sequence[str] | None = None,
+                  progress: bool = False) -> dict[str, StressTest]:
+    """:func:`interruption` under several protocols at once: protocol -> :class:`StressTest`.
+
+    The protocols differ from stimulus 2 on only (delay 1 has no input to
+    silence), so stimulus 1 and delay 1 are simulated once for all of them;
+    each protocol's result is the one :func:`interruption` gives alone.
+    ``protocols`` defaults to ``cfg.interruptions``.
+    """
     from tqdm import tqdm
 
-    t0 = time.perf_counter()
     cfg = memory_config(cfg, interruption_fractions=fractions, n_repeats=n_repeats)
+    protocols = tuple(cfg.interruptions if protocols is None else protocols)
+    bad = [p for p in protocols if p not in INTERRUPTIONS]
+    if bad or not protocols:
+        raise ConfigError(f"protocol must be one of {', '.join(INTERRUPTIONS)}; got {bad or list(protocols)!r}")
+    t0 = time.perf_counter()
+    net = net.as_dtype(cfg.simulation_dtype)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
                                                         STREAMS["interruption"])
     B, K0 = x0.shape[:2]
@@ -216,13 +237,14 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
     levels = np.asarray(cfg.interruption_fractions, dtype=np.float64)
     n_off = silenced_units(levels, N)
     L = len(levels)
-    w1 = task.windows["stim1"]
-    resp = slice(task.windows["response"].start - w1.stop, task.T - w1.stop)
+    w1, w2 = task.windows["stim1"], task.windows["stim2"]
+    resp = (task.windows["response"].start - w2.start, task.T - w2.start)
     types_t = torch.as_tensor(types_k)
-    mean = torch.empty((B, L, K0), dtype=torch.float64)
+    mean = {p: torch.empty((B, L, K0), dtype=torch.float64) for p in protocols}
     unit = torch.arange(N, device=net.device)
     per_chunk = _chunk_size(net, cfg, K0)
     chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
+    kw = dict(dt=task.dt, tau=task.cfg.tau)
     with torch.no_grad():
         for a, b in tqdm(chunks, desc="interruption", disable=not progress, unit="chunk"):
             Lc = b - a
@@ -230,11 +252,16 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
             keep = (unit.unsqueeze(0) >= off.unsqueeze(1)).to(net.dtype)              # (Lc, N)
             mask = keep.view(1, Lc, 1, N).expand(B, Lc, K0, N).reshape(B, Lc * K0, N)
             inp = _expand(tr.inputs, Lc, 2)                                            # (T, B, Lc*K0, 2)
-            s1 = simulate(net, _expand(x0, Lc, 1), inp[w1], dt=task.dt, tau=task.cfg.tau, input_mask=mask)
-            s2 = simulate(net, s1.final_state, inp[w1.stop:], dt=task.dt, tau=task.cfg.tau,
-                          input_mask=mask if protocol == "whole_trial" else None)
-            m, _ = response_stats(s2.outputs, torch.zeros(()), task, window=resp)
-            mean[:, a:b] = m.reshape(B, Lc, K0)
-    failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
-    return StressTest(f"interruption/{protocol}", "fraction", np.asarray(net.seeds), levels, n_off, start_idx, types_k,
-                      mean.numpy(), failed.numpy(), time.perf_counter() - t0)
+            s1 = simulate(net, _expand(x0, Lc, 1), inp[w1], input_mask=mask, outputs=False, **kw)
+            x = simulate(net, s1.final_state, inp[w1.stop:w2.start], outputs=False, **kw).final_state
+            for p in protocols:
+                s2 = simulate(net, x, inp[w2.start:], input_mask=mask if p == "whole_trial" else None,
+                              outputs=resp, **kw)
+                m, _ = response_stats(s2.outputs, torch.zeros(()), task, window=slice(None))
+                mean[p][:, a:b] = m.reshape(B, Lc, K0)
+    out = {}
+    for p in protocols:
+        failed = trial_failed(mean[p], types_t.expand(B, L, K0), task, cfg.failure_tolerance)
+        out[p] = StressTest(f"interruption/{p}", "fraction", np.asarray(net.seeds), levels, n_off, start_idx,
+                            types_k, mean[p].numpy(), failed.numpy(), time.perf_counter() - t0)
+    return out

@@ -19,8 +19,8 @@ from slowmem.analysis.slowpoints import find_slow_points, jacobian, sample_start
 from slowmem.config import MECHANISMS, Config, ConfigError, DynamicsConfig, NetworkConfig
 from slowmem.network import RateNetworks
 
-#: a shorter probe for the tests (defaults otherwise)
-SHORT = DynamicsConfig(probe_trials=10)
+#: a shorter probe for the tests (defaults otherwise), with the sampled slow-point search on
+SHORT = DynamicsConfig(probe_trials=10, sampled_slow_points=True)
 W = 2.0                                     # self-coupling of the bistable units
 A, B_ROT = 1.5, 1.0                         # rotation network a [[1, -b], [b, 1]]
 
@@ -293,10 +293,14 @@ def test_summary_is_json_and_registered(designed3, task):
     assert tab["mechanism"].tolist() == res.mechanisms.label.tolist()
     assert {"g", "pg", "fb", "seed", "dynamics.probe.n_attractors", "dynamics.slow_points.n_fixed",
             "dynamics.activity.phasic_index", "dynamics.efficiency"} <= set(tab.columns)
-    summ = summarize(net, task, ends)
+    summ = summarize(net, task, ends, cfg=DynamicsConfig(sampled_slow_points=True))
     text = json.dumps(summ, allow_nan=False)
     assert json.loads(text)[2]["efficiency"] is None
     assert summ[0]["slow_points"]["n_fixed_stable"] >= 4 and summ[2]["slow_points"]["n_fixed_stable"] == 0
+    # by default (the sweep's summary) the sampled search does not run; the rest is the same
+    plain = summarize(net, task, ends)
+    assert all("slow_points" not in d for d in plain)
+    assert [d["probe"] for d in plain] == [d["probe"] for d in summ]
 
 
 def test_trained_network_summary_is_deterministic(task):
@@ -306,7 +310,8 @@ def test_trained_network_summary_is_deterministic(task):
     cfg = Config.from_preset("ci", N=40, trials=4, dt=task.dt)
     task_, trained = train_from_config(cfg, seeds=[0, 1], progress=False)
     ev = evaluate(trained.networks, task_, trained.final_state, test_trials=4, n_seeds=1)
-    small = DynamicsConfig(probe_trials=2, window_trials=1, starts_per_centre=4, slow_starts=64)
+    small = DynamicsConfig(probe_trials=2, window_trials=1, starts_per_centre=4, slow_starts=64,
+                           sampled_slow_points=True)
     a = analyze_dynamics(trained.networks, task_, ev.trial_end_states, cfg=small)
     assert a.probe.final_state.shape == (2, 20, 40) and a.slow_points.n_starts == 64
     assert set(a.mechanisms.label) <= set(MECHANISMS)
@@ -363,3 +368,32 @@ def test_bad_inputs_are_named(points2d, task):
         sample_starts(net, torch.zeros(2, 4, 2, dtype=torch.float64), 8)
     with pytest.raises(ConfigError, match="cfg"):
         find_slow_points(net, torch.zeros(3, 4, 2, dtype=torch.float64), cfg={"tol_fixed": 1})
+
+
+def test_probe_stops_at_rest_with_the_full_runs_result(designed3, task, monkeypatch):
+    """Networks whose every run has come to rest stop early (simulated_steps < steps) and report what the
+    full run reports; the cycle never rests. Forcing the full runs (REST_ULPS < 0) changes nothing but cost."""
+    import slowmem.analysis.attractors as A
+
+    net, ends, res = designed3
+    p = res.probe
+    assert p.simulated_steps.shape == (4,) and p.simulated_steps[2] == p.steps
+    assert p.simulated_steps[0] < p.steps and p.simulated_steps[3] < p.steps
+    monkeypatch.setattr(A, "REST_ULPS", -1.0)
+    full = probe_attractors(net, task, ends, cfg=SHORT)
+    assert (full.simulated_steps == full.steps).all()
+    for name in ("final_output", "output_mean", "output_min", "output_max"):
+        assert np.allclose(getattr(p, name), getattr(full, name), atol=1e-9), name
+    assert np.allclose(p.output_variance, full.output_variance, atol=1e-12)
+    assert np.allclose(p.z_trace, full.z_trace, atol=1e-6) and p.z_trace.shape == full.z_trace.shape
+    assert classify(full, task).label.tolist() == res.mechanisms.label.tolist()
+
+
+def test_probe_precision_setting(designed3, task):
+    """The long approach in float32 (default) or float64 labels the designed networks alike."""
+    net, ends, res = designed3
+    f64 = probe_attractors(net, task, ends, cfg=DynamicsConfig(probe_trials=10, simulation_dtype="float64"))
+    assert classify(f64, task).label.tolist() == res.mechanisms.label.tolist()
+    assert np.allclose(f64.final_output, res.probe.final_output, atol=1e-5)
+    with pytest.raises(ConfigError, match="simulation_dtype must be one of"):
+        DynamicsConfig(simulation_dtype="half")

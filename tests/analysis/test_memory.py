@@ -434,3 +434,41 @@ def test_frames_bootstrap_and_plots(latch, ctask):
                 plots_memory.failure_vs_interruption(rebuilt["interruption"]),
                 plots_memory.failure_types(rebuilt["horizon"])):
         assert isinstance(fig, Figure) and fig.axes
+
+
+def test_joint_protocols_read_the_same_simulations(latch, ctask):
+    """forgetting_curves reads both protocols from one set of trials: its replace curve is
+    forgetting_curve's, its extend curve is forgetting_curve's at the extra delays total - delay1;
+    interruptions shares stimulus 1 and delay 1 between protocols and gives each one's result."""
+    from slowmem.analysis.forgetting import forgetting_curves
+    from slowmem.analysis.robustness import interruptions
+
+    net, ev = latch
+    totals = [1.0, 5.0, 9.0, 31.0, 56.0, 81.0]
+    both = forgetting_curves(net, ctask, ev.trial_end_states, delays=totals)
+    rep = forgetting_curve(net, ctask, ev.trial_end_states, delays=totals)
+    d1 = ctask.cfg.timing["delay1"]
+    extras = [t - d1 for t in totals if t > d1]
+    ext = forgetting_curve(net, ctask, ev.trial_end_states, delays=extras, protocol="extend")
+    assert np.array_equal(both["replace"].delays, rep.delays) and np.allclose(both["extend"].delays, extras)
+    for mine, alone in ((both["replace"], rep), (both["extend"], ext)):
+        assert np.allclose(mine.mean_response, alone.mean_response, atol=1e-5)
+        assert np.array_equal(mine.failed, alone.failed) and np.array_equal(mine.failure_type, alone.failure_type)
+    its = interruptions(net, ctask, ev.trial_end_states, fractions=(0.0, 0.5, 0.9))
+    for proto, st in its.items():
+        alone = interruption(net, ctask, ev.trial_end_states, fractions=(0.0, 0.5, 0.9), protocol=proto)
+        assert np.allclose(st.mean_response, alone.mean_response, atol=1e-6)
+        assert np.array_equal(st.failed, alone.failed)
+    with pytest.raises(ConfigError, match="protocol must be one of"):
+        forgetting_curves(net, ctask, ev.trial_end_states, delays=totals, protocols=("stretch",))
+
+
+def test_simulation_dtype_float32_and_float64_agree(latch, ctask):
+    """The stress tests in float32 (the default) and float64 give the same failures on the latch designs."""
+    net, ev = latch
+    kw = dict(delays=[6.0, 31.0, 81.0])
+    a = forgetting_curve(net, ctask, ev.trial_end_states, cfg=MemoryConfig(simulation_dtype="float64"), **kw)
+    b = forgetting_curve(net, ctask, ev.trial_end_states, cfg=MemoryConfig(simulation_dtype="float32"), **kw)
+    assert np.array_equal(a.failed, b.failed) and np.allclose(a.mean_response, b.mean_response, atol=1e-4)
+    with pytest.raises(ConfigError, match="simulation_dtype must be one of"):
+        MemoryConfig(simulation_dtype="float16")
