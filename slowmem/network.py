@@ -34,6 +34,19 @@ __all__ = ["RateNetworks", "Simulation", "resolve_dtype", "resolve_device"]
 _TENSORS = ("J", "g", "wf", "wfd", "wi", "wo", "wd", "x0")
 
 
+_BLAS = None
+
+
+def _cpu_blas():
+    """SciPy's BLAS and a thread-pool controller, loaded once (the fast CPU integrator's)."""
+    global _BLAS
+    if _BLAS is None:
+        from scipy.linalg import blas
+        from threadpoolctl import ThreadpoolController
+        _BLAS = (blas, ThreadpoolController())
+    return _BLAS
+
+
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     if isinstance(dtype, torch.dtype):
         if dtype not in (torch.float32, torch.float64):
@@ -240,10 +253,11 @@ class RateNetworks:
                 ``(start, stop)``: steps ``start <= t < stop`` only (the rest
                 are not computed).
             fast: the analyses' integrator: the leak and the recurrent product in one
-                fused matrix product, and on the CPU NumPy's vectorised tanh (about 10x
-                torch's). Same Euler step, different rounding (about one unit in the
-                last place per step); training and evaluation use the reference
-                integrator (``fast=False``).
+                fused matrix product (on the CPU, one BLAS call per network through
+                SciPy), and on the CPU NumPy's vectorised tanh (about 10x torch's). Same
+                Euler step, different rounding (about one unit in the last place per
+                step); training and evaluation use the reference integrator
+                (``fast=False``, unchanged).
         Returns:
             :class:`Simulation` with outputs ``(T_kept, B, K, 3)``.
         """
@@ -272,35 +286,61 @@ class RateNetworks:
         out = torch.empty((o1 - o0, self.B, x.shape[1], 3), device=self.device, dtype=self.dtype)
         states = [] if record_every else None
         r = torch.empty_like(x)
-        numpy_tanh = fast and x.device.type == "cpu"
-        nxt = torch.empty_like(x) if fast else None
-        if numpy_tanh:
-            import numpy as np
-            x_np, r_np, nxt_np = x.numpy(), r.numpy(), nxt.numpy()
-        for t in range(T):
-            if numpy_tanh:
-                np.tanh(x_np, out=r_np)
-            else:
+        if fast and x.device.type == "cpu":
+            self._fast_cpu_loop(x, r, out, o0, o1, T, M_T, R, wi_T, a, inputs, driven if inputs is not None else None,
+                                input_mask, record_every, states)
+        else:
+            nxt = torch.empty_like(x) if fast else None
+            for t in range(T):
                 torch.tanh(x, out=r)
-            if o0 <= t < o1:
-                torch.bmm(r, R, out=out[t - o0])
-            if fast:                                               # x <- (1 - a) x + a r M^T, one product
-                torch.baddbmm(x, r, M_T, beta=1 - a, alpha=a, out=nxt)
+                if o0 <= t < o1:
+                    torch.bmm(r, R, out=out[t - o0])
+                inp = None
                 if inputs is not None and driven[t]:
                     inp = torch.bmm(inputs[t], wi_T)
-                    nxt.add_(inp * input_mask if input_mask is not None else inp, alpha=a)
-                x, nxt = nxt, x
-                if numpy_tanh:
-                    x_np, nxt_np = nxt_np, x_np
-            else:
-                drive = torch.bmm(r, M_T)
-                if inputs is not None and driven[t]:
-                    inp = torch.bmm(inputs[t], wi_T)
-                    drive += inp * input_mask if input_mask is not None else inp
-                x.mul_(1 - a).add_(drive, alpha=a)
-            if record_every and (t + 1) % record_every == 0:
-                states.append(x.clone())
+                    inp = inp * input_mask if input_mask is not None else inp
+                if fast:                                           # x <- (1 - a) x + a r M^T, one product
+                    torch.baddbmm(x, r, M_T, beta=1 - a, alpha=a, out=nxt)
+                    x, nxt = nxt, x
+                    if inp is not None:
+                        x.add_(inp, alpha=a)
+                else:                                              # the reference step (training, evaluation)
+                    drive = torch.bmm(r, M_T)
+                    if inp is not None:
+                        drive += inp
+                    x.mul_(1 - a).add_(drive, alpha=a)
+                if record_every and (t + 1) % record_every == 0:
+                    states.append(x.clone())
         return Simulation(out, x, torch.stack(states) if states else None)
+
+    def _fast_cpu_loop(self, x, r, out, o0, o1, T, M_T, R, wi_T, a, inputs, driven, input_mask, record_every,
+                       states) -> None:
+        """The fast integrator on the CPU, in place on ``x: (B, K, N)``: NumPy's tanh, and per network one
+        BLAS ``gemm`` that computes ``(1 - a) x + a tanh(x) M^T`` into ``x`` (OpenBLAS through SciPy, about
+        1.7x torch's batched product here), on as many BLAS threads as torch uses."""
+        import numpy as np
+
+        blas, ctl = _cpu_blas()
+        gemm = blas.sgemm if x.dtype == torch.float32 else blas.dgemm
+        x_np, r_np = x.numpy(), r.numpy()
+        # column-major views: x[b]^T (N, K) <- a M_T[b]^T r[b]^T + (1 - a) x[b]^T
+        xs = [x_np[b].T for b in range(self.B)]
+        rs = [r_np[b].T for b in range(self.B)]
+        ms = [np.ascontiguousarray(M_T[b].numpy()).T for b in range(self.B)]
+        with ctl.limit(limits=torch.get_num_threads(), user_api="blas"):
+            for t in range(T):
+                np.tanh(x_np, out=r_np)
+                if o0 <= t < o1:
+                    torch.bmm(r, R, out=out[t - o0])
+                for b in range(self.B):
+                    y = gemm(a, ms[b], rs[b], beta=1 - a, c=xs[b], overwrite_c=True)
+                    if t == 0 and not np.shares_memory(y, xs[b]):
+                        raise RuntimeError("BLAS gemm did not update the state in place")   # never silently wrong
+                if inputs is not None and driven[t]:
+                    inp = torch.bmm(inputs[t], wi_T)
+                    x.add_(inp * input_mask if input_mask is not None else inp, alpha=a)
+                if record_every and (t + 1) % record_every == 0:
+                    states.append(x.clone())
 
     # ------------------------------------------------------------ storage
     def fixed_weights_hash(self, b: int) -> str:

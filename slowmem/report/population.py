@@ -23,7 +23,10 @@ import pandas as pd
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 
-__all__ = ["Population", "load_population", "LIVE_GRID", "LIVE"]
+__all__ = ["Population", "load_population", "read_population_index", "LIVE_GRID", "LIVE", "POPULATION_INDEX"]
+
+#: The file that makes a folder of results folders one population (see :func:`read_population_index`).
+POPULATION_INDEX = "population.json"
 
 #: The value of a chapter's ``population`` parameter that asks for a live population.
 LIVE = "live"
@@ -46,13 +49,18 @@ class Population:
             the mechanism label ``mechanism``.
         path: the results folder.
         source: ``stored`` (read from disk) or ``live`` (made just now).
-        manifest: the folder's manifest (grid, command, version).
+        manifest: the folder's manifest (grid, command, version); for a population of
+            several results folders, ``{"kind": "slowmem-population", "members": {name:
+            manifest}, "runs": [every member's runs], "slowmem_version": ...}``.
+        members: for such a population, member name -> results folder (the table's
+            ``results_folder`` column names each row's member); None for one folder.
     """
 
     table: pd.DataFrame
     path: Path
     source: str
     manifest: dict
+    members: dict[str, Path] | None = None
 
     @property
     def successful(self) -> pd.DataFrame:
@@ -93,8 +101,29 @@ class Population:
         from ..store import load_networks
         from ..task import SPMTask
 
-        nets, ends, cfgs = load_networks(self.path, list(network_ids), device=device)
-        return nets, ends, SPMTask(cfgs[0].task)
+        ids = list(network_ids)
+        if self.members is None:
+            nets, ends, cfgs = load_networks(self.path, ids, device=device)
+            return nets, ends, SPMTask(cfgs[0].task)
+        import torch
+
+        from ..network import RateNetworks
+
+        where = dict(zip(self.table["network_id"], self.table["results_folder"]))
+        missing = [i for i in ids if i not in where]
+        if missing:
+            raise ConfigError(f"network(s) {missing[:3]} are not in the population at {self.path}")
+        parts, order = [], []
+        for name, folder in self.members.items():
+            mine = [i for i in ids if where[i] == name]
+            if mine:
+                parts.append(load_networks(folder, mine, device=device))
+                order += mine
+        nets = RateNetworks.concat([p[0] for p in parts])
+        ends = torch.cat([p[1] for p in parts])
+        cfgs = [c for p in parts for c in p[2]]
+        back = [order.index(i) for i in ids]                 # the order asked for
+        return nets.select(back), ends[back], SPMTask(cfgs[0].task)
 
     def analysis_summaries(self, name: str, rows: pd.DataFrame | None = None) -> list[dict]:
         """The stored summary dicts of analysis ``name`` for ``rows`` (default: successful networks)."""
@@ -149,6 +178,8 @@ def load_population(path: str | Path, *, live_grid: Mapping[str, Any] | None = N
         if not p.is_dir():
             raise ConfigError(f"population {str(path)!r} does not exist; give a results folder (e.g. "
                               f"data/book_grid) or {LIVE!r} to train a small population now")
+        if (p / POPULATION_INDEX).is_file() and not (p / "manifest.json").exists():
+            return _load_members(p)
         manifest = read_manifest(p)  # ConfigError naming the file when it is not a results folder
         return Population(load_results(p), p, "stored", manifest)
     from ..sweep import SweepOptions, grid_from_mapping, run_sweep
@@ -158,3 +189,58 @@ def load_population(path: str | Path, *, live_grid: Mapping[str, Any] | None = N
     run_sweep(grid, out, SweepOptions(backend="none", progress=progress,
                                       command="slowmem.report.load_population('live')"))
     return Population(load_results(out), out, "live", read_manifest(out))
+
+
+def read_population_index(path: str | Path) -> dict:
+    """The index of a population made of several results folders: ``path/population.json``.
+
+    It holds ``{"kind": "slowmem-population", "name": ..., "description": ...,
+    "members": [{"name": ..., "folder": ..., "grid": ...}, ...]}``: each member a
+    results folder (relative to ``path``) and the grid file that made it. A damaged
+    or foreign index, or a member that is not a results folder, is a ConfigError
+    naming it.
+    """
+    p = Path(path) / POPULATION_INDEX
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{p} is not a readable population index ({e})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "slowmem-population" or not isinstance(
+            doc.get("members"), list) or not doc["members"]:
+        raise ConfigError(f"{p} is not a slowmem population index (kind 'slowmem-population' with a non-empty "
+                          "list of members)")
+    names = []
+    for m in doc["members"]:
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("folder"), str):
+            raise ConfigError(f"{p}: every member needs a name and a folder; got {m!r}")
+        folder = (Path(path) / m["folder"]).resolve()
+        if Path(path).resolve() not in folder.parents:
+            raise ConfigError(f"{p}: member folder {m['folder']!r} must lie inside {path}")
+        names.append(m["name"])
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{p}: member names must be distinct; got {names}")
+    return doc
+
+
+def _load_members(path: Path) -> Population:
+    """The union of the results folders listed in ``path/population.json``."""
+    from ..store import load_results, read_manifest
+
+    doc = read_population_index(path)
+    members, tables, manifests = {}, [], {}
+    for m in doc["members"]:
+        folder = path / m["folder"]
+        manifests[m["name"]] = read_manifest(folder)
+        members[m["name"]] = folder
+        tables.append(load_results(folder).assign(results_folder=m["name"]))
+    table = pd.concat(tables, ignore_index=True)
+    dup = table["network_id"][table["network_id"].duplicated()]
+    if len(dup):
+        twice = table[table["network_id"].isin(dup)]
+        raise ConfigError(f"{path}: network {dup.iloc[0]} is in more than one member "
+                          f"({sorted(set(twice['results_folder']))}); a network belongs to one results folder")
+    runs = [r for mf in manifests.values() for r in (mf.get("runs") or [])]
+    versions = sorted({str(mf.get("slowmem_version", "?")) for mf in manifests.values()})
+    manifest = {"kind": "slowmem-population", "name": doc.get("name", path.name), "members": manifests,
+                "runs": runs, "slowmem_version": ", ".join(versions)}
+    return Population(table, path, "stored", manifest, members)

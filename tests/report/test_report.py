@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from slowmem.cli import main
 from slowmem.config import ConfigError
@@ -160,3 +161,35 @@ def test_forest_plots_draw_every_claim_and_variant():
     c4 = {r.claim: r for r in results}["C4"]
     fig = plots_report.variants_forest(c4)
     assert len(fig.axes[0].get_yticklabels()) == 6               # default + 5 protocol x measure readings
+
+
+def test_population_of_several_results_folders(tmp_path):
+    """A population.json index joins results folders into one population: one table with the member of each
+    row, networks rebuilt from the right folder in the order asked for; a network in two members, a member
+    outside the folder or a damaged index is refused naming it."""
+    from slowmem.report.population import POPULATION_INDEX
+
+    base = {"preset": "ci", "N": 30, "trials": 3, "test_trials": 4}
+    root = tmp_path / "pop"
+    load_population("live", live_grid={**base, "name": "a", "seeds": "0-1"}, workdir=root / "a")
+    load_population("live", live_grid={**base, "name": "b", "seeds": "2"}, workdir=root / "b")
+    index = {"kind": "slowmem-population", "name": "test", "members": [{"name": "a", "folder": "a"},
+                                                                       {"name": "b", "folder": "b"}]}
+    (root / POPULATION_INDEX).write_text(json.dumps(index))
+    pop = load_population(root)
+    assert pop.members is not None and pop.table.results_folder.tolist() == ["a", "a", "b"]
+    assert len(pop.manifest["runs"]) == 2 and "3 networks" in pop.describe()
+    ids = pop.table.network_id.tolist()
+    nets, ends, _ = pop.networks([ids[2], ids[0]])
+    alone, alone_ends, _ = load_population(root / "b").networks([ids[2]])
+    assert nets.seeds == (2, 0) and torch.equal(nets.wo[0], alone.wo[0]) and torch.equal(ends[0], alone_ends[0])
+    (root / POPULATION_INDEX).write_text(json.dumps({**index, "members": [*index["members"],
+                                                                           {"name": "a2", "folder": "a"}]}))
+    with pytest.raises(ConfigError, match="more than one member"):
+        load_population(root)
+    (root / POPULATION_INDEX).write_text(json.dumps({**index, "members": [{"name": "x", "folder": "../a"}]}))
+    with pytest.raises(ConfigError, match="must lie inside"):
+        load_population(root)
+    (root / POPULATION_INDEX).write_text("{not json")
+    with pytest.raises(ConfigError, match="not a readable population index"):
+        load_population(root)
