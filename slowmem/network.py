@@ -34,6 +34,27 @@ __all__ = ["RateNetworks", "Simulation", "resolve_dtype", "resolve_device"]
 _TENSORS = ("J", "g", "wf", "wfd", "wi", "wo", "wd", "x0")
 
 
+def _kept_steps(outputs, T: int):
+    """``(T,)`` int64: the row of the outputs each step's readout goes to (-1: not kept); see ``simulate``."""
+    import numpy as np
+
+    if outputs is True or outputs is False:
+        steps = range(T) if outputs else range(0)
+    else:
+        try:
+            parts = [int(v) for v in outputs]
+        except (TypeError, ValueError):
+            parts = []
+        ok = len(parts) in (2, 3) and 0 <= parts[0] <= parts[1] <= T and (len(parts) == 2 or parts[2] >= 1)
+        if not ok:
+            raise ConfigError(f"outputs must be True, False, (start, stop) or (start, stop, step) with "
+                              f"0 <= start <= stop <= {T} and step >= 1; got {outputs!r}")
+        steps = range(*parts)
+    kept = np.full(T, -1, dtype=np.int64)
+    kept[list(steps)] = np.arange(len(steps))
+    return kept
+
+
 _BLAS = None
 
 
@@ -249,9 +270,9 @@ class RateNetworks:
             record_every: keep the state every this many steps (0: none).
             input_mask: ``(B, K, N)`` multiplies the input drive per neuron
                 (0 silences a neuron's input; used by the interruption test).
-            outputs: which steps' readouts to keep: True (all), False (none) or
-                ``(start, stop)``: steps ``start <= t < stop`` only (the rest
-                are not computed).
+            outputs: which steps' readouts to keep: True (all), False (none),
+                ``(start, stop)`` (steps ``start <= t < stop``) or ``(start, stop,
+                step)`` (every ``step``-th of them); the rest are not computed.
             fast: the analyses' integrator: the leak and the recurrent product in one
                 fused matrix product (on the CPU, one BLAS call per network through
                 SciPy), and on the CPU NumPy's vectorised tanh (about 10x torch's). Same
@@ -275,26 +296,25 @@ class RateNetworks:
             raise ConfigError("give inputs or steps")
         else:
             T = int(steps)
-        o0, o1 = (0, T) if outputs is True else (0, 0) if outputs is False else (int(outputs[0]), int(outputs[1]))
-        if not 0 <= o0 <= o1 <= T:
-            raise ConfigError(f"outputs must be True, False or (start, stop) with 0 <= start <= stop <= {T}; "
-                              f"got {outputs!r}")
+        kept = _kept_steps(outputs, T)                          # step -> row of the outputs, or -1
         M_T = self.closed_loop().transpose(1, 2).contiguous()   # (B, N, N): r @ M^T
         R = self.readout()
         wi_T = self.wi.transpose(1, 2).contiguous()              # (B, 2, N)
         a = dt / tau
-        out = torch.empty((o1 - o0, self.B, x.shape[1], 3), device=self.device, dtype=self.dtype)
+        out = torch.empty((max(kept.max() + 1, 0) if T else 0, self.B, x.shape[1], 3), device=self.device,
+                          dtype=self.dtype)
+        kept = kept.tolist()
         states = [] if record_every else None
         r = torch.empty_like(x)
         if fast and x.device.type == "cpu":
-            self._fast_cpu_loop(x, r, out, o0, o1, T, M_T, R, wi_T, a, inputs, driven if inputs is not None else None,
+            self._fast_cpu_loop(x, out, kept, T, M_T, R, wi_T, a, inputs, driven if inputs is not None else None,
                                 input_mask, record_every, states)
         else:
             nxt = torch.empty_like(x) if fast else None
             for t in range(T):
                 torch.tanh(x, out=r)
-                if o0 <= t < o1:
-                    torch.bmm(r, R, out=out[t - o0])
+                if kept[t] >= 0:
+                    torch.bmm(r, R, out=out[kept[t]])
                 inp = None
                 if inputs is not None and driven[t]:
                     inp = torch.bmm(inputs[t], wi_T)
@@ -313,32 +333,45 @@ class RateNetworks:
                     states.append(x.clone())
         return Simulation(out, x, torch.stack(states) if states else None)
 
-    def _fast_cpu_loop(self, x, r, out, o0, o1, T, M_T, R, wi_T, a, inputs, driven, input_mask, record_every,
+    def _fast_cpu_loop(self, x, out, kept, T, M_T, R, wi_T, a, inputs, driven, input_mask, record_every,
                        states) -> None:
-        """The fast integrator on the CPU, in place on ``x: (B, K, N)``: NumPy's tanh, and per network one
-        BLAS ``gemm`` that computes ``(1 - a) x + a tanh(x) M^T`` into ``x`` (OpenBLAS through SciPy, about
-        1.7x torch's batched product here), on as many BLAS threads as torch uses."""
+        """The fast integrator on the CPU, in place on ``x: (B, K, N)``: NumPy's tanh, and per network and
+        step one BLAS ``gemm`` (OpenBLAS through SciPy, about 1.7x torch's batched product here) that
+        computes ``(1 - a) x + a [tanh(x), u] [M^T; W_in^T]``: the input u rides in two extra columns of
+        the product unless an input mask silences units (then it is added after). BLAS runs on as many
+        threads as torch."""
         import numpy as np
 
         blas, ctl = _cpu_blas()
         gemm = blas.sgemm if x.dtype == torch.float32 else blas.dgemm
+        B, K, N = x.shape
+        fold = inputs is not None and input_mask is None
+        width = N + 2 if fold else N
+        r = torch.zeros((B, K, width), dtype=x.dtype)          # [tanh(x), u]
+        Mw = torch.cat([M_T, wi_T], dim=1) if fold else M_T     # (B, width, N)
+        Rw = torch.cat([R, torch.zeros((B, 2, 3), dtype=R.dtype)], dim=1) if fold else R
         x_np, r_np = x.numpy(), r.numpy()
-        # column-major views: x[b]^T (N, K) <- a M_T[b]^T r[b]^T + (1 - a) x[b]^T
-        xs = [x_np[b].T for b in range(self.B)]
-        rs = [r_np[b].T for b in range(self.B)]
-        ms = [np.ascontiguousarray(M_T[b].numpy()).T for b in range(self.B)]
+        th = r_np[..., :N] if fold else r_np
+        # column-major views: x[b]^T (N, K) <- a Mw[b]^T r[b]^T + (1 - a) x[b]^T
+        xs = [x_np[b].T for b in range(B)]
+        rs = [r_np[b].T for b in range(B)]
+        ms = [np.ascontiguousarray(Mw[b].numpy()).T for b in range(B)]
+        live = False                                            # input columns hold a nonzero input
         with ctl.limit(limits=torch.get_num_threads(), user_api="blas"):
             for t in range(T):
-                np.tanh(x_np, out=r_np)
-                if o0 <= t < o1:
-                    torch.bmm(r, R, out=out[t - o0])
-                for b in range(self.B):
+                np.tanh(x_np, out=th)
+                drive = inputs is not None and driven[t]
+                if fold and (drive or live):
+                    r[..., N:] = inputs[t] if drive else 0.0
+                    live = drive
+                if kept[t] >= 0:
+                    torch.bmm(r, Rw, out=out[kept[t]])
+                for b in range(B):
                     y = gemm(a, ms[b], rs[b], beta=1 - a, c=xs[b], overwrite_c=True)
                     if t == 0 and not np.shares_memory(y, xs[b]):
                         raise RuntimeError("BLAS gemm did not update the state in place")   # never silently wrong
-                if inputs is not None and driven[t]:
-                    inp = torch.bmm(inputs[t], wi_T)
-                    x.add_(inp * input_mask if input_mask is not None else inp, alpha=a)
+                if drive and not fold:
+                    x.add_(torch.bmm(inputs[t], wi_T) * input_mask, alpha=a)
                 if record_every and (t + 1) % record_every == 0:
                     states.append(x.clone())
 

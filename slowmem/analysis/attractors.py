@@ -288,9 +288,13 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
                     continue
                 n = one_fast if a < switch else one
                 xk = xk.to(n.dtype)
-                sim = n.simulate(xk, steps=b - a, **kw)
+                if b <= w0:                                  # before the window: the trace's steps only
+                    sim = n.simulate(xk, steps=b - a, outputs=((-a) % cfg.trace_every, b - a, cfg.trace_every), **kw)
+                    trace.append(sim.outputs[..., 0].to(net.dtype))
+                else:
+                    sim = n.simulate(xk, steps=b - a, **kw)
+                    _record(sim.outputs[..., 0].to(net.dtype), a, cfg.trace_every, w0, trace, zk)
                 simulated[k] += b - a
-                _record(sim.outputs[..., 0].to(net.dtype), a, cfg.trace_every, w0, trace, zk)
                 before, xk = xk, sim.final_state
                 snaps[torch.as_tensor(snaps_at == b), k] = xk[0].to(net.dtype)
                 t = b

@@ -87,7 +87,8 @@ class MemoryResults:
                 disturbed = st.levels > 0
                 for b in range(B):
                     out[b][key][name] = {"failure_ratio": {level_key(x): float(v) for x, v in zip(st.levels, r[b])},
-                                         "mean_failure": _f(r[b][disturbed].mean()) if disturbed.any() else None}
+                                         "mean_failure": _f(r[b][disturbed].mean()) if disturbed.any() else None,
+                                         "trials_per_level": int(st.failed.shape[-1])}
         first = self.forgetting[cfg.forgetting_protocols[0]]
         it = next(iter(self.interruption.values()))
         for b in range(B):
@@ -127,9 +128,14 @@ def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Te
     fra = _with_control(cfg.interruption_fractions) if fractions is None else fractions
     fc = forgetting_curves(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
                            progress=progress)
-    ds = {d: distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, distractor=d, progress=progress)
-          for d in cfg.distractors}
-    it = interruptions(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress)
+    ds: dict[str, StressTest] = {}
+    for d in cfg.distractors:          # the noiseless control is simulated once, for the first distractor
+        first = next(iter(ds.values()), None)
+        control = first.select_level(0.0) if first is not None and 0.0 in sig else None
+        ds[d] = distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, distractor=d, progress=progress,
+                            control=control, repeats=None if first is None else cfg.variant_repeats)
+    it = interruptions(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress,
+                       repeats={p: cfg.variant_repeats for p in cfg.interruptions[1:]})
     return MemoryResults(fc, ds, it, cfg)
 
 
@@ -150,10 +156,12 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
       "asymptotic": m}`` over all failed trials).
     * ``distraction``: per distractor of ``cfg.distractors`` (``literal``,
       ``zero_mean``): ``failure_ratio`` (``{"0": r, "0.1": r, ...}``, ``"0"``
-      the noiseless control) and ``mean_failure`` (over the disturbed levels:
-      the area under the failure curve, each level weighted alike).
+      the noiseless control), ``mean_failure`` (over the disturbed levels:
+      the area under the failure curve, each level weighted alike) and
+      ``trials_per_level`` (the readings after the first run
+      ``cfg.variant_repeats`` of the draws: fewer trials, the same ones).
     * ``interruption``: per protocol of ``cfg.interruptions`` (``stim1``,
-      ``whole_trial``): the same two keys over silenced fractions.
+      ``whole_trial``): the same three keys over silenced fractions.
     * the first protocol's ``memory_horizon``, ``forgets``,
       ``half_failure_delay``, ``long_delay_failure`` also at the top level;
       ``n_off_by_fraction``, ``trials_per_level``, ``trials_per_delay``.

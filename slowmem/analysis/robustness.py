@@ -33,7 +33,7 @@ differences between levels are due to the level alone. Draws come from
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +82,16 @@ class StressTest:
     mean_response: np.ndarray
     failed: np.ndarray
     seconds: float = float("nan")
+
+    def select_level(self, value: float) -> StressTest:
+        """The same test at the one level ``value`` (ConfigError if it was not run)."""
+        hit = np.flatnonzero(np.isclose(self.levels, value, rtol=0, atol=1e-12))
+        if not hit.size:
+            raise ConfigError(f"level {value:g} is not among this test's levels {self.levels.tolist()}")
+        i = slice(int(hit[0]), int(hit[0]) + 1)
+        return StressTest(self.kind, self.level_name, self.seeds, self.levels[i],
+                          None if self.n_off is None else self.n_off[i], self.start_index, self.trial_types,
+                          self.mean_response[:, i], self.failed[:, i], self.seconds)
 
     def failure_ratio(self) -> np.ndarray:
         """``(B, L)`` fraction of failed trials at each level."""
@@ -136,6 +146,15 @@ def _prepare(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, n
     return starts, start_idx, types_k, rngs, tr, x0
 
 
+def _first_repeats(K: int, n_repeats: int, repeats: int | None) -> np.ndarray:
+    """Rows of a :func:`condition_grid` of ``K`` conditions whose repeat index is below ``repeats``."""
+    if repeats is None or repeats >= n_repeats:
+        return np.arange(K)
+    if repeats < 1:
+        raise ConfigError(f"repeats must be >= 1; got {repeats}")
+    return np.flatnonzero(np.arange(K) % n_repeats < repeats)
+
+
 def _expand(t: torch.Tensor, L: int, dim: int) -> torch.Tensor:
     """Repeat ``t`` L times as a new axis at ``dim`` and merge it with the next axis (level-major)."""
     shape = list(t.shape)
@@ -146,7 +165,8 @@ def _expand(t: torch.Tensor, L: int, dim: int) -> torch.Tensor:
 def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                 sigmas: Sequence[float] | None = None, n_repeats: int | None = None,
                 noise_offset: float | None = None, cfg: MemoryConfig | None = None,
-                distractor: str = "literal", progress: bool = False) -> StressTest:
+                distractor: str = "literal", progress: bool = False, control: StressTest | None = None,
+                repeats: int | None = None) -> StressTest:
     """Failure under distraction noise on stimulus 1 (claim C6; book: Methods, Distraction).
 
     Args:
@@ -157,8 +177,14 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
         noise_offset: the constant added with the noise (default 0.5; ``literal`` only).
         distractor: ``literal`` or ``zero_mean`` (:data:`DISTRACTORS`). Both
             use the same uniform draws, so the two curves differ by the offset alone.
+        control: the noiseless level (sigma = 0) of the same networks and settings,
+            as a :class:`StressTest` with that one level (e.g. another distractor's
+            ``select_level(0.0)``): its trials are this distractor's too, so they
+            are not simulated again.
+        repeats: run only the first ``repeats`` of the ``n_repeats`` draws per
+            (start, type) (the same trials as the full test's; default all).
     Returns:
-        :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * n_repeats``.
+        :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * repeats``.
     """
     from tqdm import tqdm
 
@@ -167,25 +193,37 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
     net = net.as_dtype(cfg.simulation_dtype)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
                                                         STREAMS["distraction"])
-    B, K0 = x0.shape[:2]
     n1 = task.period_steps["stim1"]
-    u = torch.from_numpy(np.stack([r.random((n1, K0, 2)) for r in rngs], axis=1)).to(net.device, net.dtype)
-    levels = np.asarray(cfg.sigmas, dtype=np.float64)
-    L = len(levels)
+    u = torch.from_numpy(np.stack([r.random((n1, x0.shape[1], 2)) for r in rngs], axis=1)).to(net.device, net.dtype)
+    rows = _first_repeats(x0.shape[1], cfg.n_repeats, repeats)
+    K_all = x0.shape[1]
+    x0, u, inputs = x0[:, rows], u[:, :, rows], tr.inputs[:, :, rows]
+    start_idx, types_k = start_idx[rows], types_k[rows]
+    B, K0 = x0.shape[:2]
+    all_levels = np.asarray(cfg.sigmas, dtype=np.float64)
+    L = len(all_levels)
     types_t = torch.as_tensor(types_k)
     mean = torch.empty((B, L, K0), dtype=torch.float64)
+    todo = np.arange(L)
+    if control is not None:                     # the noiseless trials are every distractor's: reuse them
+        zero = np.flatnonzero(all_levels == 0)
+        if zero.size and control.mean_response.shape == (B, 1, K_all):
+            mean[:, zero[0]] = torch.from_numpy(control.mean_response[:, 0][:, rows])
+            todo = np.delete(todo, zero[0])
+    levels = all_levels[todo]
     per_chunk = _chunk_size(net, cfg, K0)
-    chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
+    chunks = [(a, min(a + per_chunk, len(levels))) for a in range(0, len(levels), per_chunk)]
     with torch.no_grad():
         for a, b in tqdm(chunks, desc="distraction", disable=not progress, unit="chunk"):
             Lc = b - a
-            inp = tr.inputs.unsqueeze(2).expand(-1, -1, Lc, -1, -1).clone()          # (T, B, Lc, K0, 2)
+            inp = inputs.unsqueeze(2).expand(-1, -1, Lc, -1, -1).clone()             # (T, B, Lc, K0, 2)
             inp[:n1] += distraction_noise(torch.as_tensor(levels[a:b]), u, cfg.noise_offset, distractor)
             w = task.windows["response"]
             sim = simulate(net, _expand(x0, Lc, 1), inp.reshape(task.T, B, Lc * K0, 2), dt=task.dt,
                            tau=task.cfg.tau, outputs=(w.start, w.stop))
             m, _ = response_stats(sim.outputs, torch.zeros(()), task, window=slice(None))
-            mean[:, a:b] = m.reshape(B, Lc, K0)
+            mean[:, todo[a:b]] = m.reshape(B, Lc, K0)
+    levels = all_levels
     failed = trial_failed(mean, types_t.expand(B, L, K0), task, cfg.failure_tolerance)
     return StressTest(f"distraction/{distractor}", "sigma", np.asarray(net.seeds), levels, None, start_idx, types_k,
                       mean.numpy(), failed.numpy(), time.perf_counter() - t0)
@@ -213,13 +251,15 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
 def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                   fractions: Sequence[float] | None = None, n_repeats: int | None = None,
                   cfg: MemoryConfig | None = None, protocols: Sequence[str] | None = None,
-                  progress: bool = False) -> dict[str, StressTest]:
+                  progress: bool = False, repeats: Mapping[str, int | None] | None = None) -> dict[str, StressTest]:
     """:func:`interruption` under several protocols at once: protocol -> :class:`StressTest`.
 
     The protocols differ from stimulus 2 on only (delay 1 has no input to
     silence), so stimulus 1 and delay 1 are simulated once for all of them;
     each protocol's result is the one :func:`interruption` gives alone.
-    ``protocols`` defaults to ``cfg.interruptions``.
+    ``protocols`` defaults to ``cfg.interruptions``; ``repeats`` (protocol ->
+    number) runs a protocol on the first draws per (start, type) only (the
+    same trials as the others').
     """
     from tqdm import tqdm
 
@@ -240,7 +280,8 @@ def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tens
     w1, w2 = task.windows["stim1"], task.windows["stim2"]
     resp = (task.windows["response"].start - w2.start, task.T - w2.start)
     types_t = torch.as_tensor(types_k)
-    mean = {p: torch.empty((B, L, K0), dtype=torch.float64) for p in protocols}
+    rows = {p: _first_repeats(K0, cfg.n_repeats, (repeats or {}).get(p)) for p in protocols}
+    mean = {p: torch.empty((B, L, len(rows[p])), dtype=torch.float64) for p in protocols}
     unit = torch.arange(N, device=net.device)
     per_chunk = _chunk_size(net, cfg, K0)
     chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
@@ -255,13 +296,15 @@ def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tens
             s1 = simulate(net, _expand(x0, Lc, 1), inp[w1], input_mask=mask, outputs=False, **kw)
             x = simulate(net, s1.final_state, inp[w1.stop:w2.start], outputs=False, **kw).final_state
             for p in protocols:
-                s2 = simulate(net, x, inp[w2.start:], input_mask=mask if p == "whole_trial" else None,
-                              outputs=resp, **kw)
+                sel = torch.as_tensor((np.arange(Lc)[:, None] * K0 + rows[p][None, :]).reshape(-1))
+                s2 = simulate(net, x[:, sel], inp[w2.start:, :, sel],
+                              input_mask=mask[:, sel] if p == "whole_trial" else None, outputs=resp, **kw)
                 m, _ = response_stats(s2.outputs, torch.zeros(()), task, window=slice(None))
-                mean[p][:, a:b] = m.reshape(B, Lc, K0)
+                mean[p][:, a:b] = m.reshape(B, Lc, len(rows[p]))
     out = {}
     for p in protocols:
-        failed = trial_failed(mean[p], types_t.expand(B, L, K0), task, cfg.failure_tolerance)
-        out[p] = StressTest(f"interruption/{p}", "fraction", np.asarray(net.seeds), levels, n_off, start_idx,
-                            types_k, mean[p].numpy(), failed.numpy(), time.perf_counter() - t0)
+        r = rows[p]
+        failed = trial_failed(mean[p], types_t[r].expand(B, L, len(r)), task, cfg.failure_tolerance)
+        out[p] = StressTest(f"interruption/{p}", "fraction", np.asarray(net.seeds), levels, n_off, start_idx[r],
+                            types_k[r], mean[p].numpy(), failed.numpy(), time.perf_counter() - t0)
     return out

@@ -74,6 +74,11 @@ class MemoryConfig:
             without the offset).
         interruptions: which interruption protocols (``stim1``: during stimulus
             1, as the paper describes; ``whole_trial``: as the authors' code does).
+        variant_repeats: the readings after the first (``distractors[1:]``,
+            ``interruptions[1:]``) run on the first this many of the
+            ``n_repeats`` draws per (trial type, start state) -- the same trials
+            as the first reading's, paired -- at half the cost by default; None
+            (or a value >= ``n_repeats``) runs them all.
         simulation_dtype: the precision the stress-test trials are simulated in
             (``float32``, the default, about 2.5x faster on a CPU with the analyses'
             fast integrator; ``float64``); the network's weights are cast, the
@@ -102,10 +107,14 @@ class MemoryConfig:
     forgetting_protocols: tuple[str, ...] = ("replace", "extend")
     distractors: tuple[str, ...] = ("literal", "zero_mean")
     interruptions: tuple[str, ...] = ("stim1", "whole_trial")
+    variant_repeats: int | None = 5
     simulation_dtype: str = "float32"
 
     def __post_init__(self) -> None:
         _check_dtype(self.simulation_dtype)
+        if self.variant_repeats is not None:
+            object.__setattr__(self, "variant_repeats",
+                               _number("variant_repeats", self.variant_repeats, lo=1, hi=10 ** 4, integer=True))
         lo = _number("delay_min", self.delay_min, lo=0, lo_open=True)
         hi = _number("delay_max", self.delay_max, lo=lo, hi=10 ** 5)
         object.__setattr__(self, "delay_min", lo)

@@ -472,3 +472,30 @@ def test_simulation_dtype_float32_and_float64_agree(latch, ctask):
     assert np.array_equal(a.failed, b.failed) and np.allclose(a.mean_response, b.mean_response, atol=1e-4)
     with pytest.raises(ConfigError, match="simulation_dtype must be one of"):
         MemoryConfig(simulation_dtype="float16")
+
+
+def test_variants_on_fewer_repeats_run_the_same_trials(latch, ctask):
+    """variant_repeats runs the second reading on the first draws of each condition: the same trials as the
+    full test's (paired), its noiseless control taken from the first reading; summaries say how many."""
+    from slowmem.analysis.robustness import _first_repeats, interruptions
+
+    net, ev = latch
+    sig = (0.0, 1.0, 5.0)
+    lit = distraction(net, ctask, ev.trial_end_states, sigmas=sig, distractor="literal")
+    full = distraction(net, ctask, ev.trial_end_states, sigmas=sig, distractor="zero_mean")
+    part = distraction(net, ctask, ev.trial_end_states, sigmas=sig, distractor="zero_mean", repeats=3,
+                       control=lit.select_level(0.0))
+    rows = _first_repeats(full.mean_response.shape[-1], 10, 3)
+    assert part.mean_response.shape[-1] == 3 * 16 and np.array_equal(part.trial_types, full.trial_types[rows])
+    assert np.allclose(part.mean_response, full.mean_response[:, :, rows], atol=1e-5)
+    assert np.array_equal(part.mean_response[:, 0], lit.mean_response[:, 0][:, rows])
+    its = interruptions(net, ctask, ev.trial_end_states, fractions=(0.0, 0.5), repeats={"whole_trial": 3})
+    alone = interruption(net, ctask, ev.trial_end_states, fractions=(0.0, 0.5), protocol="whole_trial")
+    assert np.allclose(its["whole_trial"].mean_response, alone.mean_response[:, :, rows], atol=1e-5)
+    s = summarize(net, ctask, ev.trial_end_states, cfg=MemoryConfig(sigmas=sig, interruption_fractions=(0.0, 0.5),
+                                                                     delay_max=20.0))
+    assert s[0]["distraction"]["zero_mean"]["trials_per_level"] == 80
+    assert s[0]["distraction"]["literal"]["trials_per_level"] == 160
+    assert s[0]["interruption"]["whole_trial"]["trials_per_level"] == 80
+    with pytest.raises(ConfigError, match="variant_repeats"):
+        MemoryConfig(variant_repeats=0)
