@@ -32,8 +32,9 @@ line per parameter of the form::
   ``choice of A, B, C``                   one of the listed words
   ``seeds``                               a seed list for :func:`slowmem.config.parse_seeds`:
                                           ``5``, ``"0-7"``, ``"0,3,5-7"``
-  ``population``                          a sweep results folder holding ``manifest.json``,
-                                          or the word ``live`` (train a small population now)
+  ``population``                          a sweep results folder holding ``manifest.json``, a
+                                          folder of them indexed by ``population.json``, or the
+                                          word ``live`` (train a small population now)
   ``file``                                an existing file
   ======================================  ===============================================
 
@@ -45,7 +46,7 @@ line per parameter of the form::
 Examples::
 
     delay1 = 5.0  # float in [0.1, 1000], multiple of 0.1: duration of delay 1 (tau)
-    population = "data/book_grid"  # population: a sweep results folder, or "live"
+    population = "data/population"  # population: a sweep results folder, or "live"
     preset = "ci"  # choice of ci, book, paper: scale preset
     N = None  # int in [2, 20000] or None: number of units (None keeps the preset's)
     seeds = "0-3"  # seeds: networks trained together as one batch
@@ -193,9 +194,9 @@ class ParameterSpec:
                 if not p.is_dir():
                     raise ConfigError(f"{self.name} must be {self._allowed()}; the folder {value!r} does not exist "
                                       f"({p})")
-                if not (p / "manifest.json").is_file():
-                    raise ConfigError(f"{self.name} must be {self._allowed()}; {value!r} has no manifest.json, so it "
-                                      "is not a sweep results folder")
+                if not (p / "manifest.json").is_file() and not (p / "population.json").is_file():
+                    raise ConfigError(f"{self.name} must be {self._allowed()}; {value!r} has neither manifest.json "
+                                      "nor population.json, so it is not a sweep results folder or population")
             return value
         raise ConfigError(f"{self.name}: unknown parameter type {k!r}; allowed: {', '.join(KINDS)}")
 
@@ -203,7 +204,8 @@ class ParameterSpec:
         k = self.kind
         text = {"int": "an integer", "float": "a number", "str": "a text", "bool": "True or False",
                 "seeds": "a seed list ('0-7', '0,3,5-7' or an integer)",
-                "population": "a sweep results folder holding manifest.json, or 'live'",
+                "population": "a sweep results folder (manifest.json), a population of them (population.json), "
+                              "or 'live'",
                 "file": "an existing file"}.get(k)
         if k in ("int", "float") and (self.lo is not None or self.hi is not None or self.multiple_of is not None):
             text += " " + self.describe().split(" ", 1)[1].removesuffix(" or None")

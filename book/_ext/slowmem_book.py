@@ -73,6 +73,19 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _digest(m: Path):
+    """SHA-256 of a manifest; of a population index, of the index followed by its members' manifests."""
+    h = hashlib.sha256(m.read_bytes())
+    if m.name == "population.json":
+        import json
+
+        for member in json.loads(m.read_text()).get("members", []):
+            f = m.parent / str(member.get("folder", "")) / "manifest.json"
+            if f.is_file():
+                h.update(f.read_bytes())
+    return h
+
+
 def provenance(srcdir: Path, manifest: str) -> dict[str, str]:
     """The footer's facts: ``commit, date, slowmem, torch, numba, manifest``."""
     commit = _git(["rev-parse", "HEAD"], srcdir)
@@ -84,7 +97,7 @@ def provenance(srcdir: Path, manifest: str) -> dict[str, str]:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     t = time.gmtime(int(epoch)) if epoch and epoch.isdigit() else time.gmtime()
     m = Path(srcdir) / manifest
-    digest = ("sha256 " + hashlib.sha256(m.read_bytes()).hexdigest()[:12]) if m.is_file() else "no stored population"
+    digest = ("sha256 " + _digest(m).hexdigest()[:12]) if m.is_file() else "no stored population"
     return {"commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", t), "slowmem": _version("slowmem"),
             "torch": _version("torch"), "numba": _version("numba"), "manifest": digest}
 
@@ -116,7 +129,7 @@ def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, 
 
 
 def setup(app: Sphinx) -> dict:
-    app.add_config_value("slowmem_manifest", "data/book_grid/manifest.json", "html")
+    app.add_config_value("slowmem_manifest", "data/population/population.json", "html")
     app.connect("config-inited", _check_mathjax)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _page_context, priority=999)

@@ -28,12 +28,16 @@ def test_provenance_facts(ext, tmp_path, monkeypatch):
     assert p["date"] == "2023-11-14 22:13 UTC" and p["commit"] == "unknown (not a git checkout)"
     assert p["torch"] != "not installed" and p["slowmem"] != "not installed"
     assert ext.provenance(tmp_path, "data/none/manifest.json")["manifest"] == "no stored population"
+    (tmp_path / "data" / "population.json").write_text('{"members": [{"name": "g", "folder": "grid"}]}')
+    both = ext.provenance(tmp_path, "data/population.json")["manifest"]
+    m.write_text('{"kind": "sweep", "runs": [1]}')                # a member's manifest changes: so does the digest
+    assert both != ext.provenance(tmp_path, "data/population.json")["manifest"]
     html = ext._footer_html(p, "data/grid/manifest.json")
     assert 'class="slowmem-provenance"' in html and p["manifest"] in html and "numba" in html
 
 
 def test_provenance_reads_the_commit_of_this_checkout(ext):
-    p = ext.provenance(EXT.parents[1], "data/book_grid/manifest.json")
+    p = ext.provenance(EXT.parents[1], "data/population/population.json")
     assert len(p["commit"].split()[0]) == 12 and all(c in "0123456789abcdef" for c in p["commit"][:12])
 
 

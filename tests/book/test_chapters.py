@@ -187,7 +187,7 @@ def test_population_must_exist_and_hold_a_manifest(tmp_path):
     with pytest.raises(ConfigError, match=r"population must be .*the folder 'grid' does not exist.*notebook's default"):
         check_values(params, {})                          # the default itself points nowhere
     (tmp_path / "grid").mkdir()
-    with pytest.raises(ConfigError, match="has no manifest.json"):
+    with pytest.raises(ConfigError, match="has neither manifest.json"):
         check_values(params, {})
     (tmp_path / "grid" / "manifest.json").write_text("{}")
     assert check_values(params, {}) == {}
