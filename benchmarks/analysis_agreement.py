@@ -3,8 +3,9 @@
     python benchmarks/analysis_agreement.py --json book/data/analysis_agreement.json
 
 Takes up to ``--per-mechanism`` successful networks of each mechanism from a stored population whose
-summaries were computed by slowmem 0.2's first analyses (``book/data/book_grid``: float64 throughout,
-torch's integrator, every reading on 10 draws, the extend protocol on extra delays 1, 3, ..., 199),
+summaries were computed by slowmem 0.2's first analyses (``book/data/book_grid``, removed after this
+check; float64 throughout, torch's integrator, every reading on 10 draws, the extend protocol on extra
+delays 1, 3, ..., 199),
 reruns today's memory and dynamics summaries on the same networks (float32 approach with NumPy/BLAS,
 probe stopping at rest, variants on 5 of the 10 draws, the extend protocol on extra delays 2, 4, ...,
 194), and reports per measure how often the labels agree and how far the numbers moved (largest and

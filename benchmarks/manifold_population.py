@@ -1,6 +1,7 @@
 """The slow manifold on the stored book population (issue 15): slow points, speed profiles, cost.
 
-For every successful network of ``book/data/book_grid`` (or ``--limit`` of each mechanism):
+For every successful network of a stored population (default ``book/data/population``; the stored
+manifold_check.json was made on the previous 168-network population) (or ``--limit`` of each mechanism):
 the test trials (:func:`slowmem.analysis.activity.activity_profile`, as the dynamics analysis runs
 them) and :func:`slowmem.analysis.manifold.analyze_manifold` with the default settings, one network
 at a time on one thread (its CPU time is the cost per network); then the same search under
@@ -71,7 +72,7 @@ def _bootstrap_diff(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--population", default="book/data/book_grid")
+    p.add_argument("--population", default="book/data/population")
     p.add_argument("--json", default="book/data/manifold_check.json")
     p.add_argument("--limit", type=int, default=None, help="at most this many networks per mechanism")
     p.add_argument("--no-variants", action="store_true", help="skip the sensitivity runs")

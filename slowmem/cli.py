@@ -5,7 +5,7 @@
     slowmem analyze runs/book8 --json
     slowmem sweep run --grid book --out runs/book
     slowmem sweep status runs/book
-    slowmem report book/data/book_grid --json
+    slowmem report book/data/population --json
 
 Every flag is validated against :mod:`slowmem.config` before any work starts.
 """

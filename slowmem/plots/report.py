@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest"]
+__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison"]
 
 #: One colour per verdict.
 VERDICT_COLORS = {"held": "#009E73", "not held": "#D55E00", "inconclusive": "#999999"}
@@ -70,4 +70,38 @@ def variants_forest(result, *, same_population: bool = True) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.4), constrained_layout=True)
     _forest(ax, [r["label"] for r in rows], eff, lo, hi, [r["verdict"] for r in rows], notes)
     ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims")
+    return fig
+
+
+def slice_comparison(cmp) -> Figure:
+    """Success rate and mechanism shares under two settings of the same networks, with 95 % intervals.
+
+    Args:
+        cmp: :func:`slowmem.report.slices.compare_slices` output.
+    """
+    from .style import MECHANISM_COLORS, panel_grid
+
+    fig, (ax1, ax2) = panel_grid(2, panel=(3.6, 3.0))
+    s = cmp.success
+    x = np.arange(len(s))
+    ax1.bar(x, s["rate"], color="#bbbbbb", edgecolor="k", lw=0.6)
+    ax1.errorbar(x, s["rate"], yerr=[s["rate"] - s["rate_ci_low"], s["rate_ci_high"] - s["rate"]], fmt="none",
+                 ecolor="k", capsize=3)
+    ax1.set_xticks(x, [f"{lab}\n{k} of {n}" for lab, k, n in zip(s.index, s["succeed"], s["networks"])], fontsize=8)
+    ax1.set_ylim(0, 1)
+    ax1.set_ylabel("share that performs the task")
+    mech = cmp.mechanisms
+    names = list(mech.index)
+    w = 0.8 / len(cmp.labels)
+    for j, lab in enumerate(cmp.labels):
+        t = mech[lab]
+        xs = np.arange(len(names)) + (j - (len(cmp.labels) - 1) / 2) * w
+        ax2.bar(xs, t["share"], width=w, color=[MECHANISM_COLORS[n] for n in names], edgecolor="k", lw=0.6,
+                hatch=None if j == 0 else "//", label=f"{lab} (n = {int(t['networks'].sum())})")
+        ax2.errorbar(xs, t["share"], yerr=[t["share"] - t["share_ci_low"], t["share_ci_high"] - t["share"]],
+                     fmt="none", ecolor="k", capsize=2, lw=0.8)
+    ax2.set_xticks(np.arange(len(names)), [n.replace(" ", "\n") for n in names], fontsize=8)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("share of the networks that perform it")
+    ax2.legend(fontsize=7, frameon=False, loc="upper right")
     return fig

@@ -85,6 +85,13 @@ class ClaimResult:
 
 
 # --------------------------------------------------------------------------- population subsets
+def _balanced(t: pd.DataFrame) -> pd.DataFrame:
+    """The rows that count towards population shares (:data:`~slowmem.report.population.SHARES_COLUMN`)."""
+    from .population import SHARES_COLUMN
+
+    return t[t[SHARES_COLUMN].astype(bool)] if SHARES_COLUMN in t.columns else t
+
+
 def _analysed(table: pd.DataFrame, success: str) -> pd.DataFrame:
     """Networks counted as performing the task under ``success`` that have analysis summaries."""
     rule = VARIANTS["success"][success]
@@ -101,10 +108,10 @@ def _analysed(table: pd.DataFrame, success: str) -> pd.DataFrame:
 
 def mechanism_table(table: pd.DataFrame, *, taxonomy: str = "ours", success: str = "ours (accuracy >= 0.95)"
                     ) -> pd.DataFrame:
-    """Networks and share of each mechanism, with a 95 % Wilson interval of the share."""
+    """Networks and share of each mechanism, with a 95 % Wilson interval of the share (extra seeds left out)."""
     from statsmodels.stats.proportion import proportion_confint
 
-    t = _analysed(table, success)
+    t = _balanced(_analysed(table, success))
     col = VARIANTS["taxonomy"][taxonomy]
     counts = (t[col].value_counts() if col in t.columns else pd.Series(dtype=int)).reindex(list(MECHANISMS),
                                                                                            fill_value=0)
@@ -205,10 +212,9 @@ _OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}
 def _evaluate(claim: str, table: pd.DataFrame, taxonomy: str, success: str, option: str | None) -> Effect:
     t = _analysed(table, success)
     col = VARIANTS["taxonomy"][taxonomy]
-    if claim == "C1":
-        return _claim_c1(t, col)
-    if claim == "C2":
-        return _claim_c2(t, col)
+    if claim in ("C1", "C2"):            # shares of the population: the balanced grid only, not the extra seeds
+        t = _balanced(t)
+        return _claim_c1(t, col) if claim == "C1" else _claim_c2(t, col)
     return _claim_measure(claim, t, col, option)
 
 

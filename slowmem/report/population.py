@@ -23,10 +23,15 @@ import pandas as pd
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 
-__all__ = ["Population", "load_population", "read_population_index", "LIVE_GRID", "LIVE", "POPULATION_INDEX"]
+__all__ = ["Population", "load_population", "read_population_index", "LIVE_GRID", "LIVE", "POPULATION_INDEX",
+           "SHARES_COLUMN"]
 
 #: The file that makes a folder of results folders one population (see :func:`read_population_index`).
 POPULATION_INDEX = "population.json"
+#: Column of a multi-folder population's table: does the row count towards population shares (claims C1,
+#: C2, mechanism tables)? False for members marked ``"shares": false`` -- extra seeds added to some cells
+#: only, which would tilt the shares towards those cells; they still count in within-fb comparisons.
+SHARES_COLUMN = "in_population_shares"
 
 #: The value of a chapter's ``population`` parameter that asks for a live population.
 LIVE = "live"
@@ -177,7 +182,7 @@ def load_population(path: str | Path, *, live_grid: Mapping[str, Any] | None = N
             p = _BOOK_DIR / p        # a chapter run from the repository root (papermill book/...)
         if not p.is_dir():
             raise ConfigError(f"population {str(path)!r} does not exist; give a results folder (e.g. "
-                              f"data/book_grid) or {LIVE!r} to train a small population now")
+                              f"data/population) or {LIVE!r} to train a small population now")
         if (p / POPULATION_INDEX).is_file() and not (p / "manifest.json").exists():
             return _load_members(p)
         manifest = read_manifest(p)  # ConfigError naming the file when it is not a results folder
@@ -195,8 +200,9 @@ def read_population_index(path: str | Path) -> dict:
     """The index of a population made of several results folders: ``path/population.json``.
 
     It holds ``{"kind": "slowmem-population", "name": ..., "description": ...,
-    "members": [{"name": ..., "folder": ..., "grid": ...}, ...]}``: each member a
-    results folder (relative to ``path``) and the grid file that made it. A damaged
+    "members": [{"name": ..., "folder": ..., "grid": ..., "shares": true}, ...]}``: each
+    member a results folder (relative to ``path``), the grid file that made it and whether
+    it counts towards population shares (``shares``, default true; see :data:`SHARES_COLUMN`). A damaged
     or foreign index, or a member that is not a results folder, is a ConfigError
     naming it.
     """
@@ -213,6 +219,8 @@ def read_population_index(path: str | Path) -> dict:
     for m in doc["members"]:
         if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("folder"), str):
             raise ConfigError(f"{p}: every member needs a name and a folder; got {m!r}")
+        if not isinstance(m.get("shares", True), bool):
+            raise ConfigError(f"{p}: member {m['name']!r}: shares must be true or false; got {m['shares']!r}")
         folder = (Path(path) / m["folder"]).resolve()
         if Path(path).resolve() not in folder.parents:
             raise ConfigError(f"{p}: member folder {m['folder']!r} must lie inside {path}")
@@ -232,7 +240,8 @@ def _load_members(path: Path) -> Population:
         folder = path / m["folder"]
         manifests[m["name"]] = read_manifest(folder)
         members[m["name"]] = folder
-        tables.append(load_results(folder).assign(results_folder=m["name"]))
+        tables.append(load_results(folder).assign(results_folder=m["name"],
+                                                  **{SHARES_COLUMN: bool(m.get("shares", True))}))
     table = pd.concat(tables, ignore_index=True)
     dup = table["network_id"][table["network_id"].duplicated()]
     if len(dup):

@@ -167,7 +167,7 @@ def test_population_of_several_results_folders(tmp_path):
     """A population.json index joins results folders into one population: one table with the member of each
     row, networks rebuilt from the right folder in the order asked for; a network in two members, a member
     outside the folder or a damaged index is refused naming it."""
-    from slowmem.report.population import POPULATION_INDEX
+    from slowmem.report.population import POPULATION_INDEX, SHARES_COLUMN
 
     base = {"preset": "ci", "N": 30, "trials": 3, "test_trials": 4}
     root = tmp_path / "pop"
@@ -183,6 +183,10 @@ def test_population_of_several_results_folders(tmp_path):
     nets, ends, _ = pop.networks([ids[2], ids[0]])
     alone, alone_ends, _ = load_population(root / "b").networks([ids[2]])
     assert nets.seeds == (2, 0) and torch.equal(nets.wo[0], alone.wo[0]) and torch.equal(ends[0], alone_ends[0])
+    assert pop.table[SHARES_COLUMN].all()
+    extra = {**index, "members": [index["members"][0], {"name": "b", "folder": "b", "shares": False}]}
+    (root / POPULATION_INDEX).write_text(json.dumps(extra))
+    assert load_population(root).table[SHARES_COLUMN].tolist() == [True, True, False]
     (root / POPULATION_INDEX).write_text(json.dumps({**index, "members": [*index["members"],
                                                                            {"name": "a2", "folder": "a"}]}))
     with pytest.raises(ConfigError, match="more than one member"):
@@ -193,3 +197,16 @@ def test_population_of_several_results_folders(tmp_path):
     (root / POPULATION_INDEX).write_text("{not json")
     with pytest.raises(ConfigError, match="not a readable population index"):
         load_population(root)
+
+
+def test_extra_seeds_count_in_comparisons_not_in_shares():
+    """Rows of a member marked shares: false leave C1/C2 and the mechanism table, stay in SM-vs-FP effects."""
+    from slowmem.report.population import SHARES_COLUMN
+
+    base = population(20, 20, fb_sm=(1.0,), fb_fp=(1.0,))
+    extra = population(0, 30, fb_fp=(1.0,), seed=1)
+    t = pd.concat([base.assign(**{SHARES_COLUMN: True}), extra.assign(**{SHARES_COLUMN: False})], ignore_index=True)
+    assert mechanism_table(t)["networks"].sum() == mechanism_table(base)["networks"].sum() == 40
+    c, b = by_claim(t), by_claim(base)
+    assert c["C2"].main.n == b["C2"].main.n and c["C1"].main.n == b["C1"].main.n
+    assert c["C4"].main.n[FP] == 50 and c["C4"].main.n[SM] == 20

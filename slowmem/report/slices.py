@@ -1,0 +1,107 @@
+"""Two populations of the same networks, compared: training length (1,500 vs 3,500 trials), scale (N).
+
+A *slice* is a set of cells (g, pg, fb, seed) trained under two settings. :func:`compare_slices`
+matches the two tables on the cells both hold and returns, per setting, the success rate and the
+mechanism shares with 95 % Wilson intervals and their n, plus the paired view: how many networks
+succeed under one setting and not the other, and, among those that succeed under both, which
+mechanism each has under each setting (a transition table). Mechanism shares are of the networks
+that perform the task, as everywhere in the book.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..config import MECHANISMS, ConfigError
+from ..store import MECHANISM
+
+__all__ = ["SliceComparison", "compare_slices"]
+
+
+@dataclass(frozen=True)
+class SliceComparison:
+    """What :func:`compare_slices` returns.
+
+    Attributes:
+        labels: the two settings' names, in order.
+        matched: networks (cells) in both tables.
+        success: one row per setting: ``networks, succeed, rate, rate_ci_low, rate_ci_high``.
+        success_by: success rate per value of ``by`` (rows) and setting (columns).
+        mechanisms: rows = mechanisms, columns ``(setting, networks | share | share_ci_low | share_ci_high)``.
+        success_pairs: 2 x 2 counts, success under the first setting (rows) x the second (columns).
+        transitions: mechanism under the first setting (rows) x the second (columns), networks that
+            succeed under both.
+    """
+
+    labels: tuple[str, str]
+    matched: int
+    success: pd.DataFrame
+    success_by: pd.DataFrame
+    mechanisms: pd.DataFrame
+    success_pairs: pd.DataFrame
+    transitions: pd.DataFrame
+
+
+def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(np.asarray(k), np.maximum(np.asarray(n), 1), alpha=0.05, method="wilson")
+    return np.round(lo, 3), np.round(hi, 3)
+
+
+def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = ("A", "B"),
+                   on: Sequence[str] = ("g", "pg", "fb", "seed"), by: str = "fb") -> SliceComparison:
+    """Compare two population tables (:attr:`slowmem.report.Population.table`) on the cells both hold.
+
+    Args:
+        a, b: tables with the ``on`` columns, ``success`` and ``mechanism``.
+        labels: names of the two settings (e.g. ``("1,500 trials", "3,500 trials")``).
+        on: the columns that identify a cell (default g, pg, fb, seed).
+        by: the column the success rate is also broken down by.
+    Raises:
+        ConfigError: a column is missing, a cell appears twice in one table, or no cell is in both.
+    """
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != 2 or labels[0] == labels[1]:
+        raise ConfigError(f"labels must be two different names; got {labels!r}")
+    for name, t in zip(labels, (a, b)):
+        missing = [c for c in (*on, by, "success") if c not in t.columns]
+        if missing:
+            raise ConfigError(f"the {name!r} table lacks column(s) {missing}")
+        if t.duplicated(list(on)).any():
+            raise ConfigError(f"the {name!r} table holds a cell ({', '.join(on)}) twice; compare one network per cell")
+    labelled = MECHANISM in a.columns and MECHANISM in b.columns
+    keep = list(dict.fromkeys([*on, by, "success", *([MECHANISM] if labelled else [])]))
+    m = a[keep].merge(b[[c for c in keep if c in on or c not in (by,)]], on=list(on), suffixes=("_a", "_b"))
+    if m.empty:
+        raise ConfigError(f"the two tables share no cell ({', '.join(on)}); nothing to compare")
+    ok = {lab: m[f"success_{s}"].astype(bool) for lab, s in zip(labels, "ab")}
+    k = np.array([int(ok[lab].sum()) for lab in labels])
+    lo, hi = _wilson(k, np.full(2, len(m)))
+    success = pd.DataFrame({"networks": len(m), "succeed": k, "rate": np.round(k / len(m), 3),
+                            "rate_ci_low": lo, "rate_ci_high": hi}, index=list(labels))
+    success_by = pd.DataFrame({lab: m.groupby(by)[f"success_{s}"].mean().round(3) for lab, s in zip(labels, "ab")})
+    success_by["networks"] = m.groupby(by).size()
+    mech = {}
+    for lab, s in zip(labels, "ab"):
+        col = f"{MECHANISM}_{s}"
+        labs = m.loc[ok[lab], col] if col in m.columns else pd.Series(dtype=object)
+        counts = labs.value_counts().reindex(list(MECHANISMS), fill_value=0)
+        n = int(counts.sum())
+        clo, chi = _wilson(counts.to_numpy(), np.full(len(counts), n))
+        mech[lab] = pd.DataFrame({"networks": counts.astype(int), "share": np.round(counts / max(n, 1), 3),
+                                  "share_ci_low": clo, "share_ci_high": chi})
+    mechanisms = pd.concat(mech, axis=1)
+    pairs = pd.crosstab(ok[labels[0]].rename(labels[0]), ok[labels[1]].rename(labels[1])).reindex(
+        index=[False, True], columns=[False, True], fill_value=0)
+    both = ok[labels[0]] & ok[labels[1]]
+    if f"{MECHANISM}_a" in m.columns:
+        tr = pd.crosstab(m.loc[both, f"{MECHANISM}_a"].rename(labels[0]),
+                         m.loc[both, f"{MECHANISM}_b"].rename(labels[1]))
+        tr = tr.reindex(index=list(MECHANISMS), columns=list(MECHANISMS), fill_value=0)
+    else:
+        tr = pd.DataFrame()
+    return SliceComparison(labels, len(m), success, success_by, mechanisms, pairs, tr)
