@@ -6,12 +6,24 @@
     present.py     how the book shows them: verdict boxes, the paper's words, variant tables
     cost.py        what sweeps cost: the training benchmark, grid hours on CPU / cluster / GPU
 """
-from .claims import CLAIMS, FP, SM, VARIANTS, VERDICT_RULE, ClaimResult, evaluate_claims, mechanism_table, verdict_table
+from .claims import (
+    CLAIMS,
+    FP,
+    SM,
+    STRATA,
+    VARIANTS,
+    VERDICT_RULE,
+    ClaimResult,
+    evaluate_claims,
+    mechanism_table,
+    strata_check,
+    verdict_table,
+)
 from .population import LIVE, LIVE_GRID, Population, load_population
 from .present import paper_box, read_paper_statements, variants_table, verdict_box
 from .stats import Effect, stratified_effect
 
-__all__ = ["CLAIMS", "FP", "SM", "VARIANTS", "VERDICT_RULE", "ClaimResult", "evaluate_claims", "mechanism_table",
-           "verdict_table", "LIVE", "LIVE_GRID", "Population", "load_population", "Effect", "stratified_effect",
-           "paper_box",
-           "read_paper_statements", "variants_table", "verdict_box"]
+__all__ = ["CLAIMS", "FP", "SM", "STRATA", "strata_check", "VARIANTS", "VERDICT_RULE", "ClaimResult",
+           "evaluate_claims", "mechanism_table", "verdict_table", "LIVE", "LIVE_GRID", "Population",
+           "load_population", "Effect", "stratified_effect", "paper_box", "read_paper_statements",
+           "variants_table", "verdict_box"]

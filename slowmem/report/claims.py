@@ -23,8 +23,8 @@ from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 from .stats import MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
-__all__ = ["CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims", "mechanism_table",
-           "verdict_table", "SM", "FP"]
+__all__ = ["STRATA", "strata_check", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
+           "mechanism_table", "verdict_table", "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
 
@@ -138,11 +138,13 @@ def _with(t: pd.DataFrame, values: pd.Series | None) -> pd.DataFrame:
 
 
 def _compare(t: pd.DataFrame, group_col: str, values: pd.Series | None, direction: int, measure: str,
-             a: str = SM, b: str = FP) -> Effect:
+             a: str = SM, b: str = FP, strata: str | None = "fb") -> Effect:
     tt = _with(t, values)
     if group_col not in tt.columns:
         tt = tt.assign(**{group_col: None})
-    return stratified_effect(tt, "_value", group_col, a, b, direction=direction, measure=measure)
+    if strata == STRATA["fb and g"]:
+        tt = tt.assign(**{strata: tt["fb"].astype(str) + " / " + tt["g"].astype(str)})
+    return stratified_effect(tt, "_value", group_col, a, b, direction=direction, measure=measure, strata=strata)
 
 
 # --------------------------------------------------------------------------- the claims
@@ -189,21 +191,47 @@ def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
     return Effect("SM share - largest other share", est, lo, hi, None, ns, ns, {}, 1, verdict, reason)
 
 
-def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str) -> Effect:
+def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str, strata: str | None = "fb") -> Effect:
+    kw = dict(strata=strata)
     if claim == "C3":
         if VARIANTS["activity"][option] == "saturation":
             return _compare(t, group_col, t.get("dynamics.activity.saturation_delay"), -1,
-                            "delay saturation, SM - FP")
-        return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP")
+                            "delay saturation, SM - FP", **kw)
+        return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP", **kw)
     if claim == "C4":
         protocol, measure = VARIANTS["forgetting"][option]
-        return _compare(t, group_col, _forgetting_measure(t, protocol, measure), 1, f"{option}, SM - FP")
+        return _compare(t, group_col, _forgetting_measure(t, protocol, measure), 1, f"{option}, SM - FP", **kw)
     if claim == "C5":
-        return _compare(t, group_col, t.get("dynamics.efficiency"), -1, "attractors per memory, SM - FP")
+        return _compare(t, group_col, t.get("dynamics.efficiency"), -1, "attractors per memory, SM - FP", **kw)
     if claim == "C6":
         col = f"memory.{VARIANTS['noise'][option]}.mean_failure"
-        return _compare(t, group_col, t.get(col), -1, f"{option}: mean failure over levels, SM - FP")
+        return _compare(t, group_col, t.get(col), -1, f"{option}: mean failure over levels, SM - FP", **kw)
     raise ConfigError(f"unknown claim {claim!r}")
+
+
+#: How SM-vs-FP comparisons can be stratified (:func:`strata_check`): the book's rule is within fb.
+STRATA: dict[str, str | None] = {"none (pooled)": None, "fb": "fb", "fb and g": "_fb_g"}
+
+
+def strata_check(table: pd.DataFrame) -> pd.DataFrame:
+    """The default reading of C3-C6 under each stratification of :data:`STRATA`, one row per (claim, strata).
+
+    Within fb is the book's rule; within cells of fb and g removes g as well (at the price of fewer usable
+    cells); pooled shows what the stratification changes. Columns: ``measure, effect, ci_low, ci_high,
+    n, verdict``.
+    """
+    rows = []
+    taxonomy, success = next(iter(VARIANTS["taxonomy"])), next(iter(VARIANTS["success"]))
+    t = _analysed(table, success)
+    col = VARIANTS["taxonomy"][taxonomy]
+    for claim in ("C3", "C4", "C5", "C6"):
+        option = next(iter(VARIANTS[_OPTIONS[claim]])) if claim in _OPTIONS else None
+        for name, strata in STRATA.items():
+            e = _claim_measure(claim, t, col, option, strata)
+            rows.append({"claim": claim, "strata": name, "measure": e.measure, "effect": e.effect,
+                         "ci_low": e.ci_low, "ci_high": e.ci_high,
+                         "n": ", ".join(f"{k} {v}" for k, v in e.n.items()), "verdict": e.verdict})
+    return pd.DataFrame(rows).set_index(["claim", "strata"])
 
 
 _OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}

@@ -210,3 +210,22 @@ def test_extra_seeds_count_in_comparisons_not_in_shares():
     c, b = by_claim(t), by_claim(base)
     assert c["C2"].main.n == b["C2"].main.n and c["C1"].main.n == b["C1"].main.n
     assert c["C4"].main.n[FP] == 50 and c["C4"].main.n[SM] == 20
+
+
+def test_strata_check_removes_a_confound_through_g():
+    """Within fb alone a difference carried by g survives; within fb and g it goes; pooled it is largest."""
+    from slowmem.report import strata_check
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for g, n_sm, n_fp, fail in ((1.1, 4, 16, 0.1), (1.5, 16, 4, 0.6)):       # SM mostly at g 1.5, which forgets more
+        for grp, n in ((SM, n_sm), (FP, n_fp)):
+            for _ in range(n):
+                rows.append({"success": True, MECHANISM: grp, "fb": 1.0, "g": g,
+                             "memory.forgetting.replace.long_delay_failure": fail + rng.normal(0, 0.02)})
+    t = pd.DataFrame(rows)
+    chk = strata_check(t)
+    within_fb = chk.loc[("C4", "fb"), "effect"]
+    within_fb_g = chk.loc[("C4", "fb and g"), "effect"]
+    assert within_fb > 0.2 and abs(within_fb_g) < 0.03
+    assert chk.loc[("C4", "fb and g"), "verdict"] != "held"
