@@ -80,6 +80,7 @@ def check_failure_type(failure_type: Callable, task=None) -> float:
 def check_forgetting_point(forgetting_point: Callable, networks, trial_end_states, task, network: int = 0) -> float:
     """Exercise 5.2: one delay of the forgetting curve vs slowmem.analysis.forgetting.forgetting_curve."""
     from ..analysis.forgetting import forgetting_curve
+    from ..config import MemoryConfig
     from ..task import trial_rng
 
     net = networks.select([network])
@@ -87,7 +88,9 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
 
     def compare(delay):
         def fn():
-            ref = forgetting_curve(net, task, starts, delays=[delay])
+            # the reference in the network's own precision (the analyses' default float32 is for speed)
+            ref = forgetting_curve(net, task, starts, delays=[delay],
+                                   cfg=MemoryConfig(simulation_dtype=str(net.dtype).removeprefix("torch.")))
             got = forgetting_point(net, task, starts[0].clone(), delay, trial_rng(net.seeds[0], STREAMS["forgetting"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
                 return False, "return (mean_response, failed)"

@@ -53,6 +53,7 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
                             network: int = 0) -> float:
     """Exercise 6.2: failures at one noise level vs slowmem.analysis.robustness.distraction."""
     from ..analysis.robustness import distraction
+    from ..config import MemoryConfig
     from ..task import trial_rng
 
     net = networks.select([network])
@@ -60,7 +61,8 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
 
     def compare(sigma, n_repeats=3):
         def fn():
-            ref = distraction(net, task, starts, sigmas=[sigma], n_repeats=n_repeats)
+            ref = distraction(net, task, starts, sigmas=[sigma], n_repeats=n_repeats,   # the network's precision
+                              cfg=MemoryConfig(simulation_dtype=str(net.dtype).removeprefix("torch.")))
             got = distraction_point(net, task, starts[0].clone(), sigma, n_repeats,
                                     trial_rng(net.seeds[0], STREAMS["distraction"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
