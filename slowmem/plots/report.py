@@ -97,11 +97,15 @@ def slice_comparison(cmp) -> Figure:
         t = mech[lab]
         xs = np.arange(len(names)) + (j - (len(cmp.labels) - 1) / 2) * w
         ax2.bar(xs, t["share"], width=w, color=[MECHANISM_COLORS[n] for n in names], edgecolor="k", lw=0.6,
-                hatch=None if j == 0 else "//", label=f"{lab} (n = {int(t['networks'].sum())})")
+                hatch=None if j == 0 else "//")
         ax2.errorbar(xs, t["share"], yerr=[t["share"] - t["share_ci_low"], t["share_ci_high"] - t["share"]],
                      fmt="none", ecolor="k", capsize=2, lw=0.8)
     ax2.set_xticks(np.arange(len(names)), [n.replace(" ", "\n") for n in names], fontsize=8)
     ax2.set_ylim(0, 1)
     ax2.set_ylabel("share of the networks that perform it")
-    ax2.legend(fontsize=7, frameon=False, loc="upper right")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor="white", edgecolor="k", hatch=None if j == 0 else "//",
+                     label=f"{lab} (n = {int(mech[lab]['networks'].sum())})") for j, lab in enumerate(cmp.labels)]
+    ax2.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
     return fig
