@@ -238,6 +238,53 @@ def _at_rest(x_before: torch.Tensor, x_after: torch.Tensor) -> bool:
     return bool(torch.isfinite(x_after).all()) and float((x_after - x_before).abs().max()) <= tol
 
 
+@dataclass(frozen=True)
+class _ProbePlan:
+    """The probe's schedule: chunk boundaries ``cuts``, the step ``switch`` from the fast to the network's
+    precision, the window start ``w0``, the run length ``total``, the trace stride and the snapshot steps."""
+
+    cuts: np.ndarray
+    switch: int
+    w0: int
+    total: int
+    trace_every: int
+    snaps_at: np.ndarray
+
+
+def _probe_one(one: RateNetworks, one_fast: RateNetworks, xk: torch.Tensor, plan: _ProbePlan, task: SPMTask,
+               zk: torch.Tensor, snaps_k: torch.Tensor, bar) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One network's probe runs ``xk: (1, S, N)``: fills its window ``zk: (W, 1, S)`` and snapshots
+    ``snaps_k: (n_snap, S, N)`` in place; returns ``(final state, trace (Tt, 1, S), steps simulated)``."""
+    kw = dict(dt=task.dt, tau=task.cfg.tau, fast=True)
+    dtype, S = one.dtype, xk.shape[1]
+    every, w0, snaps_at = plan.trace_every, plan.w0, plan.snaps_at
+    trace, t, simulated = [], 0, 0
+    for a, b in zip(plan.cuts[:-1], plan.cuts[1:]):
+        a, b = int(a), int(b)
+        if a < t:                                            # skipped: the runs were at rest
+            continue
+        n = one_fast if a < plan.switch else one
+        xk = xk.to(n.dtype)
+        if b <= w0:                                          # before the window: the trace's steps only
+            sim = n.simulate(xk, steps=b - a, outputs=((-a) % every, b - a, every), **kw)
+            trace.append(sim.outputs[..., 0].to(dtype))
+        else:
+            sim = n.simulate(xk, steps=b - a, **kw)
+            _record(sim.outputs[..., 0].to(dtype), a, every, w0, trace, zk)
+        simulated += b - a
+        before, xk = xk, sim.final_state
+        snaps_k[torch.as_tensor(snaps_at == b)] = xk[0].to(dtype)
+        t = b
+        end = plan.switch if b < plan.switch else plan.total    # at rest: so to the end of its phase
+        if b < end and _at_rest(before, xk):
+            z_now = (torch.tanh(xk) * n.wo[..., 0].unsqueeze(1)).sum(-1).to(dtype)           # (1, S)
+            _record(z_now.unsqueeze(0).expand(end - b, 1, S), b, every, w0, trace, zk)
+            snaps_k[torch.as_tensor((snaps_at > b) & (snaps_at <= end))] = xk[0].to(dtype)
+            t = end
+        bar.update(t - a)
+    return xk.to(dtype), torch.cat(trace), simulated
+
+
 def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
                      cfg: DynamicsConfig | None = None, probe_trials: int | None = None,
                      progress: bool = False) -> AttractorProbe:
@@ -273,44 +320,19 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     z_window = torch.empty((window, B, S), device=dev, dtype=net.dtype)
     trace = []
     snaps = torch.empty((len(snaps_at), B, S, N), device=dev, dtype=net.dtype)
-    kw = dict(dt=task.dt, tau=task.cfg.tau, fast=True)
+    plan = _ProbePlan(cuts, switch, w0, total, cfg.trace_every, snaps_at)
     simulated = np.zeros(B, dtype=np.int64)
     finals, traces = [], []
     with torch.no_grad():
         bar = tqdm(total=B * total, desc="attractor probe", disable=not progress, unit="step")
         for k in range(B):          # one network at a time, so that each stops when its own runs are at rest
-            one, one_fast = net.select([k]), fast_net.select([k])
-            xk, trace, t = x[k:k + 1], [], 0
-            zk = z_window[:, k:k + 1]
-            for a, b in zip(cuts[:-1], cuts[1:]):
-                a, b = int(a), int(b)
-                if a < t:                                    # skipped: the runs were at rest
-                    continue
-                n = one_fast if a < switch else one
-                xk = xk.to(n.dtype)
-                if b <= w0:                                  # before the window: the trace's steps only
-                    sim = n.simulate(xk, steps=b - a, outputs=((-a) % cfg.trace_every, b - a, cfg.trace_every), **kw)
-                    trace.append(sim.outputs[..., 0].to(net.dtype))
-                else:
-                    sim = n.simulate(xk, steps=b - a, **kw)
-                    _record(sim.outputs[..., 0].to(net.dtype), a, cfg.trace_every, w0, trace, zk)
-                simulated[k] += b - a
-                before, xk = xk, sim.final_state
-                snaps[torch.as_tensor(snaps_at == b), k] = xk[0].to(net.dtype)
-                t = b
-                end = switch if b < switch else total        # at rest: so to the end of its phase
-                if b < end and _at_rest(before, xk):
-                    z_now = (torch.tanh(xk) * n.wo[..., 0].unsqueeze(1)).sum(-1).to(net.dtype)   # (1, S)
-                    _record(z_now.unsqueeze(0).expand(end - b, 1, S), b, cfg.trace_every, w0, trace, zk)
-                    snaps[torch.as_tensor((snaps_at > b) & (snaps_at <= end)), k] = xk[0].to(net.dtype)
-                    t = end
-                bar.update(t - a)
-            finals.append(xk.to(net.dtype))
-            traces.append(torch.cat(trace))
+            xk, trace, simulated[k] = _probe_one(net.select([k]), fast_net.select([k]), x[k:k + 1], plan,
+                                                 task, z_window[:, k:k + 1], snaps[:, k], bar)
+            finals.append(xk)
+            traces.append(trace)
         bar.close()
     x = torch.cat(finals)
     trace = [torch.cat(traces, dim=1)]
-    stopped_at = simulated
     final_z = (torch.tanh(x) * wo.unsqueeze(1)).sum(-1)        # (B, S)
     finite = torch.isfinite(x).all(-1) & torch.isfinite(z_window).all(0)
     var = z_window.var(0, unbiased=False)
@@ -328,4 +350,4 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         trace_steps=trace_steps, z_trace=np_(torch.cat(trace)), snapshot_steps=snaps_at, snapshots=snaps,
         steps=total, window_steps=window, variance_tolerance=cfg.variance_tolerance,
         output_tolerance=cfg.output_tolerance, state_tolerance=cfg.state_tolerance,
-        seconds=time.perf_counter() - t0, simulated_steps=stopped_at)
+        seconds=time.perf_counter() - t0, simulated_steps=simulated)
