@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison"]
+__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison", "effects_comparison"]
 
 #: One colour per verdict.
 VERDICT_COLORS = {"held": "#009E73", "not held": "#D55E00", "inconclusive": "#999999"}
@@ -108,4 +108,29 @@ def slice_comparison(cmp) -> Figure:
     handles = [Patch(facecolor="white", edgecolor="k", hatch=None if j == 0 else "//",
                      label=f"{lab} (n = {int(mech[lab]['networks'].sum())})") for j, lab in enumerate(cmp.labels)]
     ax2.legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
+    return fig
+
+
+def effects_comparison(effects) -> Figure:
+    """The comparative claims' effects under two settings, one row per (claim, setting), signed as
+    :func:`claims_forest` (right of zero: as the paper says).
+
+    Args:
+        effects: :func:`slowmem.report.slices.compare_effects` output.
+    """
+    def num(v):
+        return None if v is None or not np.isfinite(v) else float(v)
+
+    rows = list(effects.itertuples())
+    eff, lo, hi, notes = [], [], [], []
+    for r in rows:
+        s, e, a, b = r.direction, num(r.effect), num(r.ci_low), num(r.ci_high)
+        eff.append(None if e is None else s * e)
+        lo.append(None if a is None else min(s * a, s * b))
+        hi.append(None if a is None else max(s * a, s * b))
+        notes.append(f"{r.verdict}; n SM {r.n_sm}, FP {r.n_fp}")
+    labels = [f"{claim}, {setting}" for claim, setting in effects.index]   # the measures: effects.measure
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.4), constrained_layout=True)
+    _forest(ax, labels, eff, lo, hi, [r.verdict for r in rows], notes)
+    ax.set_xlabel("effect in the direction the paper claims (right of 0: as the paper says)")
     return fig

@@ -8,12 +8,14 @@
 """
 from .claims import (
     CLAIMS,
+    COMPARATIVE,
     FP,
     SM,
     STRATA,
     VARIANTS,
     VERDICT_RULE,
     ClaimResult,
+    claim_effect,
     evaluate_claims,
     mechanism_table,
     strata_check,
@@ -23,7 +25,8 @@ from .population import LIVE, LIVE_GRID, Population, load_population
 from .present import paper_box, read_paper_statements, variants_table, verdict_box
 from .stats import Effect, stratified_effect
 
-__all__ = ["CLAIMS", "FP", "SM", "STRATA", "strata_check", "VARIANTS", "VERDICT_RULE", "ClaimResult",
+__all__ = ["CLAIMS", "COMPARATIVE", "claim_effect", "FP", "SM", "STRATA", "strata_check", "VARIANTS",
+           "VERDICT_RULE", "ClaimResult",
            "evaluate_claims", "mechanism_table", "verdict_table", "LIVE", "LIVE_GRID", "Population",
            "load_population", "Effect", "stratified_effect", "paper_box", "read_paper_statements",
            "variants_table", "verdict_box"]

@@ -23,7 +23,8 @@ from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 from .stats import MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
-__all__ = ["STRATA", "strata_check", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
+__all__ = ["STRATA", "strata_check", "COMPARATIVE", "claim_effect",
+           "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
            "mechanism_table", "verdict_table", "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
@@ -221,13 +222,9 @@ def strata_check(table: pd.DataFrame) -> pd.DataFrame:
     n, verdict``.
     """
     rows = []
-    taxonomy, success = next(iter(VARIANTS["taxonomy"])), next(iter(VARIANTS["success"]))
-    t = _analysed(table, success)
-    col = VARIANTS["taxonomy"][taxonomy]
-    for claim in ("C3", "C4", "C5", "C6"):
-        option = next(iter(VARIANTS[_OPTIONS[claim]])) if claim in _OPTIONS else None
+    for claim in COMPARATIVE:
         for name, strata in STRATA.items():
-            e = _claim_measure(claim, t, col, option, strata)
+            e = claim_effect(table, claim, strata=strata)
             rows.append({"claim": claim, "strata": name, "measure": e.measure, "effect": e.effect,
                          "ci_low": e.ci_low, "ci_high": e.ci_high,
                          "n": ", ".join(f"{k} {v}" for k, v in e.n.items()), "verdict": e.verdict})
@@ -235,6 +232,26 @@ def strata_check(table: pd.DataFrame) -> pd.DataFrame:
 
 
 _OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}
+
+#: The claims that compare slow-manifold with fixed-point networks.
+COMPARATIVE = ("C3", "C4", "C5", "C6")
+
+
+def claim_effect(table: pd.DataFrame, claim: str, *, strata: str | None = "fb") -> Effect:
+    """One comparative claim (:data:`COMPARATIVE`) under the book's default reading (first taxonomy, success
+    criterion and measure of :data:`VARIANTS`), SM - FP within ``strata`` (a value of :data:`STRATA`).
+
+    Raises:
+        ConfigError: ``claim`` is not comparative, or ``strata`` is not one of :data:`STRATA`.
+    """
+    if claim not in COMPARATIVE:
+        raise ConfigError(f"claim_effect compares SM with FP networks: claim must be one of {list(COMPARATIVE)}; "
+                          f"got {claim!r}")
+    if strata not in STRATA.values():
+        raise ConfigError(f"strata must be one of {list(STRATA.values())}; got {strata!r}")
+    taxonomy, success = next(iter(VARIANTS["taxonomy"])), next(iter(VARIANTS["success"]))
+    option = next(iter(VARIANTS[_OPTIONS[claim]])) if claim in _OPTIONS else None
+    return _claim_measure(claim, _analysed(table, success), VARIANTS["taxonomy"][taxonomy], option, strata)
 
 
 def _evaluate(claim: str, table: pd.DataFrame, taxonomy: str, success: str, option: str | None) -> Effect:

@@ -5,7 +5,8 @@ matches the two tables on the cells both hold and returns, per setting, the succ
 mechanism shares with 95 % Wilson intervals and their n, plus the paired view: how many networks
 succeed under one setting and not the other, and, among those that succeed under both, which
 mechanism each has under each setting (a transition table). Mechanism shares are of the networks
-that perform the task, as everywhere in the book.
+that perform the task, as everywhere in the book. :func:`compare_effects` measures the comparative
+claims (slow-manifold against fixed-point networks) under each setting on the same matched cells.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pandas as pd
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 
-__all__ = ["SliceComparison", "compare_slices"]
+__all__ = ["SliceComparison", "compare_slices", "compare_effects", "effects_table"]
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,10 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
     if len(labels) != 2 or labels[0] == labels[1]:
         raise ConfigError(f"labels must be two different names; got {labels!r}")
     for name, t in zip(labels, (a, b)):
-        missing = [c for c in (*on, by, "success") if c not in t.columns]
+        missing = [c for c in (by, "success") if c not in t.columns]
         if missing:
             raise ConfigError(f"the {name!r} table lacks column(s) {missing}")
-        if t.duplicated(list(on)).any():
-            raise ConfigError(f"the {name!r} table holds a cell ({', '.join(on)}) twice; compare one network per cell")
+    _matched(a, b, on, labels)
     labelled = MECHANISM in a.columns and MECHANISM in b.columns
     keep = list(dict.fromkeys([*on, by, "success", *([MECHANISM] if labelled else [])]))
     m = a[keep].merge(b[[c for c in keep if c in on or c not in (by,)]], on=list(on), suffixes=("_a", "_b"))
@@ -105,3 +105,66 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
     else:
         tr = pd.DataFrame()
     return SliceComparison(labels, len(m), success, success_by, mechanisms, pairs, tr)
+
+
+def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[str, str]
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    for name, t in zip(labels, (a, b)):
+        missing = [c for c in on if c not in t.columns]
+        if missing:
+            raise ConfigError(f"the {name!r} table lacks column(s) {missing}")
+        if t.duplicated(list(on)).any():
+            raise ConfigError(f"the {name!r} table holds a cell ({', '.join(on)}) twice; compare one network per cell")
+    keys = a[list(on)].merge(b[list(on)], on=list(on))
+    if keys.empty:
+        raise ConfigError(f"the two tables share no cell ({', '.join(on)}); nothing to compare")
+    return a.merge(keys, on=list(on)), b.merge(keys, on=list(on))
+
+
+def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = ("A", "B"),
+                    on: Sequence[str] = ("g", "pg", "fb", "seed"), claims: Sequence[str] = ("C3", "C4", "C5", "C6"),
+                    strata: str | None = "fb", reference: tuple[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The comparative claims' effects (SM - FP, default reading, within ``strata``) under two settings, each
+    measured on the cells both tables hold (:func:`slowmem.report.claim_effect`).
+
+    Args:
+        reference: optionally ``(name, table)``: each claim measured on the whole of ``table`` as well (e.g. the
+            whole population the slice was taken from), as a third setting ``name``.
+    Returns:
+        One row per (claim, setting), index ``(claim, setting)``; columns ``measure, effect, ci_low, ci_high,
+        direction, n_sm, n_fp, verdict, reason`` (``n_*``: networks of each group in the usable strata).
+    Raises:
+        ConfigError: as :func:`compare_slices`, or an unknown claim.
+    """
+    from .claims import FP, SM, claim_effect
+
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != 2 or labels[0] == labels[1]:
+        raise ConfigError(f"labels must be two different names; got {labels!r}")
+    tables = dict(zip(labels, _matched(a, b, on, labels)))
+    if reference is not None:
+        name, table = reference
+        if str(name) in tables:
+            raise ConfigError(f"the reference's name {name!r} is one of the labels {labels!r}")
+        tables[str(name)] = table
+    rows = []
+    for claim in claims:
+        for lab, t in tables.items():
+            e = claim_effect(t, claim, strata=strata)
+            rows.append({"claim": claim, "setting": lab, "measure": e.measure, "effect": e.effect,
+                         "ci_low": e.ci_low, "ci_high": e.ci_high, "direction": e.direction,
+                         "n_sm": e.n.get(SM, 0), "n_fp": e.n.get(FP, 0), "verdict": e.verdict, "reason": e.reason})
+    return pd.DataFrame(rows).set_index(["claim", "setting"])
+
+
+def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_effects` output as a narrow table to read: ``effect [95 % CI]``, ``n SM``, ``n FP``,
+    ``verdict`` per (claim, setting)."""
+    def ci(r) -> str:
+        if pd.isna(r.effect):
+            return "no comparison"
+        return f"{r.effect:+.3f}" + ("" if pd.isna(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")
+
+    return pd.DataFrame({"effect [95 % CI]": [ci(r) for r in effects.itertuples()],
+                         "n SM": effects["n_sm"].to_numpy(), "n FP": effects["n_fp"].to_numpy(),
+                         "verdict": effects["verdict"].to_numpy()}, index=effects.index)

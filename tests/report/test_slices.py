@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from slowmem.config import ConfigError
-from slowmem.report.slices import compare_slices
+from slowmem.report.slices import compare_effects, compare_slices, effects_table
 
 
 def _table(success, mechanisms):
@@ -41,3 +41,55 @@ def test_only_shared_cells_count_and_bad_tables_are_refused():
         compare_slices(a.drop(columns="success"), b)
     with pytest.raises(ConfigError, match="two different names"):
         compare_slices(a, b, labels=("x", "x"))
+
+
+def _effects_table(n_sm, n_fp, forget_sm, forget_fp, seed=0):
+    """SM and FP networks at fb = 1, one per seed, with a long-delay failure around ``forget_*``."""
+    from slowmem.report import FP, SM
+
+    rng = np.random.default_rng(seed)
+    groups = [SM] * n_sm + [FP] * n_fp
+    fail = [float(np.clip((forget_sm if g == SM else forget_fp) + rng.normal(0, 0.03), 0, 1)) for g in groups]
+    return pd.DataFrame({"g": 1.2, "pg": 0.7, "fb": 1.0, "seed": np.arange(len(groups)), "success": True,
+                         "mechanism": groups, "memory.forgetting.replace.long_delay_failure": fail})
+
+
+def test_compare_effects_measures_each_setting_on_the_shared_cells_only():
+    from slowmem.report import SM
+
+    big = _effects_table(12, 12, 0.8, 0.1)                 # SM forget, FP do not: held with 12 per side
+    other = _effects_table(12, 12, 0.1, 0.1, seed=1)       # no difference: inconclusive
+    extra = _effects_table(20, 0, 0.1, 0.1).assign(seed=lambda d: d.seed + 100)   # only in one table
+    eff = compare_effects(pd.concat([big, extra]), other, labels=("N = 1000", "N = 300"), claims=("C4",))
+    row = eff.loc[("C4", "N = 1000")]
+    assert (row.n_sm, row.n_fp) == (12, 12)                # the 20 unmatched SM networks are left out
+    assert row.verdict == "held" and 0.6 < row.effect < 0.8 and row.ci_low > 0 and row.direction == 1
+    assert eff.loc[("C4", "N = 300"), "verdict"] == "inconclusive"
+    small = compare_effects(big.iloc[8:20], big.iloc[8:20].assign(mechanism=SM), labels=("a", "b"), claims=("C4",))
+    assert small.loc[("C4", "a"), "verdict"] == "inconclusive" and small.loc[("C4", "a"), "n_fp"] == 8
+    assert pd.isna(small.loc[("C4", "b"), "effect"]) and small.loc[("C4", "b"), "n_fp"] == 0
+    ref = compare_effects(big, other, labels=("x", "y"), claims=("C4",), reference=("whole", pd.concat([big, extra])))
+    assert ref.loc[("C4", "whole"), "n_sm"] == 32 and ref.loc[("C4", "x"), "n_sm"] == 12
+    shown = effects_table(ref)
+    assert shown.loc[("C4", "x"), "effect [95 % CI]"].startswith("+0.") and shown.loc[("C4", "x"), "n FP"] == 12
+    assert effects_table(small).loc[("C4", "b"), "effect [95 % CI]"] == "no comparison"
+    with pytest.raises(ConfigError, match="one of the labels"):
+        compare_effects(big, other, labels=("x", "y"), reference=("x", big))
+    with pytest.raises(ConfigError, match="share no cell"):
+        compare_effects(big, other.assign(seed=other.seed + 1000))
+    with pytest.raises(ConfigError, match="claim must be one of"):
+        compare_effects(big, other, claims=("C2",))
+
+
+def test_effects_comparison_draws_one_row_per_claim_and_setting():
+    import matplotlib
+    matplotlib.use("Agg")
+    from slowmem.plots.report import effects_comparison
+
+    t = _effects_table(12, 12, 0.8, 0.1)
+    eff = compare_effects(t, t.assign(mechanism="slow manifold"), labels=("x", "y"), claims=("C4", "C6"))
+    fig = effects_comparison(eff)
+    labels = [lab.get_text() for lab in fig.axes[0].get_yticklabels()]
+    assert [lab.split(":")[0] for lab in labels] == ["C4, x", "C4, y", "C6, x", "C6, y"]
+    texts = [x.get_text() for x in fig.axes[0].texts]
+    assert texts.count("no comparison possible") == 3       # C4 y, and C6 in both (no distraction measure)
