@@ -17,13 +17,13 @@ def _forest(ax, labels: Sequence[str], effects, lows, highs, verdicts: Sequence[
     y = np.arange(len(labels))[::-1]
     for yi, e, lo, hi, v, note in zip(y, effects, lows, highs, verdicts, notes):
         c = VERDICT_COLORS.get(v, "k")
+        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
         if e is None:
             ax.text(0, yi, "no comparison possible", ha="center", va="center", fontsize=8, color=c)
             continue
         if lo is not None:
             ax.plot([lo, hi], [yi, yi], color=c, lw=2.5, solid_capstyle="butt")
         ax.plot([e], [yi], "o", color=c, ms=7, mec="k", mew=0.6)
-        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(labels) - 0.3)
@@ -118,6 +118,8 @@ def effects_comparison(effects) -> Figure:
     Args:
         effects: :func:`slowmem.report.slices.compare_effects` output.
     """
+    from ..report.slices import _used
+
     def num(v):
         return None if v is None or not np.isfinite(v) else float(v)
 
@@ -128,7 +130,7 @@ def effects_comparison(effects) -> Figure:
         eff.append(None if e is None else s * e)
         lo.append(None if a is None else min(s * a, s * b))
         hi.append(None if a is None else max(s * a, s * b))
-        notes.append(f"{r.verdict}; n SM {r.n_sm}, FP {r.n_fp}")
+        notes.append(f"{r.verdict}; n SM {_used(r.n_sm, r.n_sm_all)}, FP {_used(r.n_fp, r.n_fp_all)}")
     labels = [f"{claim}, {setting}" for claim, setting in effects.index]   # the measures: effects.measure
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.4), constrained_layout=True)
     _forest(ax, labels, eff, lo, hi, [r.verdict for r in rows], notes)

@@ -132,7 +132,8 @@ def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] =
             whole population the slice was taken from), as a third setting ``name``.
     Returns:
         One row per (claim, setting), index ``(claim, setting)``; columns ``measure, effect, ci_low, ci_high,
-        direction, n_sm, n_fp, verdict, reason`` (``n_*``: networks of each group in the usable strata).
+        direction, n_sm, n_fp, n_sm_all, n_fp_all, verdict, reason`` (``n_sm``, ``n_fp``: networks of each group
+        in the usable strata, those the effect rests on; ``n_*_all``: all with a value of the measure).
     Raises:
         ConfigError: as :func:`compare_slices`, or an unknown claim.
     """
@@ -153,18 +154,26 @@ def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] =
             e = claim_effect(t, claim, strata=strata)
             rows.append({"claim": claim, "setting": lab, "measure": e.measure, "effect": e.effect,
                          "ci_low": e.ci_low, "ci_high": e.ci_high, "direction": e.direction,
-                         "n_sm": e.n.get(SM, 0), "n_fp": e.n.get(FP, 0), "verdict": e.verdict, "reason": e.reason})
+                         "n_sm": e.n.get(SM, 0), "n_fp": e.n.get(FP, 0), "n_sm_all": e.n_total.get(SM, 0),
+                         "n_fp_all": e.n_total.get(FP, 0), "verdict": e.verdict, "reason": e.reason})
     return pd.DataFrame(rows).set_index(["claim", "setting"])
 
 
+def _used(n: int, n_all: int) -> str:
+    """'n', or 'n of all' when strata without both groups left networks out."""
+    return f"{n}" if n == n_all else f"{n} of {n_all}"
+
+
 def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
-    """:func:`compare_effects` output as a narrow table to read: ``effect [95 % CI]``, ``n SM``, ``n FP``,
-    ``verdict`` per (claim, setting)."""
+    """:func:`compare_effects` output as a narrow table to read: ``effect [95 % CI]``, ``n SM``, ``n FP``
+    (``"k of n"`` where only k of the group's n networks are in strata that hold both groups), ``verdict``
+    per (claim, setting)."""
     def ci(r) -> str:
         if pd.isna(r.effect):
             return "no comparison"
         return f"{r.effect:+.3f}" + ("" if pd.isna(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")
 
     return pd.DataFrame({"effect [95 % CI]": [ci(r) for r in effects.itertuples()],
-                         "n SM": effects["n_sm"].to_numpy(), "n FP": effects["n_fp"].to_numpy(),
+                         "n SM": [_used(r.n_sm, r.n_sm_all) for r in effects.itertuples()],
+                         "n FP": [_used(r.n_fp, r.n_fp_all) for r in effects.itertuples()],
                          "verdict": effects["verdict"].to_numpy()}, index=effects.index)

@@ -68,10 +68,12 @@ def test_compare_effects_measures_each_setting_on_the_shared_cells_only():
     small = compare_effects(big.iloc[8:20], big.iloc[8:20].assign(mechanism=SM), labels=("a", "b"), claims=("C4",))
     assert small.loc[("C4", "a"), "verdict"] == "inconclusive" and small.loc[("C4", "a"), "n_fp"] == 8
     assert pd.isna(small.loc[("C4", "b"), "effect"]) and small.loc[("C4", "b"), "n_fp"] == 0
+    assert effects_table(small).loc[("C4", "b"), "n SM"] == "0 of 12"
     ref = compare_effects(big, other, labels=("x", "y"), claims=("C4",), reference=("whole", pd.concat([big, extra])))
     assert ref.loc[("C4", "whole"), "n_sm"] == 32 and ref.loc[("C4", "x"), "n_sm"] == 12
     shown = effects_table(ref)
-    assert shown.loc[("C4", "x"), "effect [95 % CI]"].startswith("+0.") and shown.loc[("C4", "x"), "n FP"] == 12
+    assert shown.loc[("C4", "x"), "effect [95 % CI]"].startswith("+0.") and shown.loc[("C4", "x"), "n FP"] == "12"
+    assert ref.loc[("C4", "whole"), "n_sm_all"] == 32
     assert effects_table(small).loc[("C4", "b"), "effect [95 % CI]"] == "no comparison"
     with pytest.raises(ConfigError, match="one of the labels"):
         compare_effects(big, other, labels=("x", "y"), reference=("x", big))
@@ -93,3 +95,4 @@ def test_effects_comparison_draws_one_row_per_claim_and_setting():
     assert [lab.split(":")[0] for lab in labels] == ["C4, x", "C4, y", "C6, x", "C6, y"]
     texts = [x.get_text() for x in fig.axes[0].texts]
     assert texts.count("no comparison possible") == 3       # C4 y, and C6 in both (no distraction measure)
+    assert texts.count("inconclusive; n SM 0 of 24, FP 0") == 1   # every row says its verdict and n, drawn or not
