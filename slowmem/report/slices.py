@@ -19,7 +19,10 @@ import pandas as pd
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 
-__all__ = ["SliceComparison", "compare_slices", "compare_effects", "effects_table"]
+#: The column of :attr:`SliceComparison.mechanisms_by` for networks that do not perform the task.
+FAILS = "fails the task"
+
+__all__ = ["FAILS", "SliceComparison", "compare_slices", "compare_effects", "effects_table"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class SliceComparison:
         success: one row per setting: ``networks, succeed, rate, rate_ci_low, rate_ci_high``.
         success_by: success rate per value of ``by`` (rows) and setting (columns).
         mechanisms: rows = mechanisms, columns ``(setting, networks | share | share_ci_low | share_ci_high)``.
+        mechanisms_by: networks per (value of ``by``, setting) (rows) and mechanism (columns), with a column
+            ``fails the task`` for those that do not perform it.
         success_pairs: 2 x 2 counts, success under the first setting (rows) x the second (columns).
         transitions: mechanism under the first setting (rows) x the second (columns), networks that
             succeed under both.
@@ -42,6 +47,7 @@ class SliceComparison:
     success: pd.DataFrame
     success_by: pd.DataFrame
     mechanisms: pd.DataFrame
+    mechanisms_by: pd.DataFrame
     success_pairs: pd.DataFrame
     transitions: pd.DataFrame
 
@@ -95,6 +101,15 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
         mech[lab] = pd.DataFrame({"networks": counts.astype(int), "share": np.round(counts / max(n, 1), 3),
                                   "share_ci_low": clo, "share_ci_high": chi})
     mechanisms = pd.concat(mech, axis=1)
+    by_rows = {}
+    for lab, sfx in zip(labels, "ab"):
+        col = f"{MECHANISM}_{sfx}"
+        labs = (m[col] if col in m.columns else pd.Series(None, index=m.index, dtype=object)).astype(object)
+        labs = labs.where(ok[lab], FAILS)
+        for value, part in labs.groupby(m[by]):
+            by_rows[(value, lab)] = part.value_counts().reindex([*MECHANISMS, FAILS], fill_value=0)
+    order = [(v, lab) for v in sorted(m[by].unique()) for lab in labels if (v, lab) in by_rows]
+    mechanisms_by = pd.DataFrame({k: by_rows[k] for k in order}).T.rename_axis([by, "setting"]).astype(int)
     pairs = pd.crosstab(ok[labels[0]].rename(labels[0]), ok[labels[1]].rename(labels[1])).reindex(
         index=[False, True], columns=[False, True], fill_value=0)
     both = ok[labels[0]] & ok[labels[1]]
@@ -104,7 +119,7 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
         tr = tr.reindex(index=list(MECHANISMS), columns=list(MECHANISMS), fill_value=0)
     else:
         tr = pd.DataFrame()
-    return SliceComparison(labels, len(m), success, success_by, mechanisms, pairs, tr)
+    return SliceComparison(labels, len(m), success, success_by, mechanisms, mechanisms_by, pairs, tr)
 
 
 def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[str, str]

@@ -27,6 +27,11 @@ def test_paired_counts_shares_and_transitions():
     assert c.transitions.loc["slow manifold", "fixed points"] == 1 and c.transitions.to_numpy().sum() == 3
     assert c.success_by.loc[10.0, "3500"] == pytest.approx(2 / 3, abs=1e-3)
     assert c.success_by.loc[1.0, "1500"] == pytest.approx(2 / 3, abs=1e-3)
+    by = c.mechanisms_by
+    assert by.loc[(10.0, "1500")].to_dict() == {"fixed points": 0, "slow manifold": 1, "limit cycle": 0,
+                                                "far/mixed": 0, "fails the task": 2}
+    assert by.loc[(1.0, "3500"), "slow manifold"] == 2 and by.to_numpy().sum() == 12
+    assert list(by.index) == [(1.0, "1500"), (1.0, "3500"), (10.0, "1500"), (10.0, "3500")]
 
 
 def test_only_shared_cells_count_and_bad_tables_are_refused():
