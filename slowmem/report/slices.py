@@ -37,6 +37,11 @@ class SliceComparison:
         mechanisms: rows = mechanisms, columns ``(setting, networks | share | share_ci_low | share_ci_high)``.
         mechanisms_by: networks per (value of ``by``, setting) (rows) and mechanism (columns), with a column
             ``fails the task`` for those that do not perform it.
+        differences: first setting minus second, for the success rate and each mechanism's share: rows
+            ``success`` and the mechanisms, columns ``difference, ci_low, ci_high, p_value`` (Newcombe's 95 %
+            interval and Fisher's exact test, the two settings taken as independent samples: right for
+            different N, whose seeds draw other networks; for the same networks trained twice, see
+            ``success_pairs``).
         success_pairs: 2 x 2 counts, success under the first setting (rows) x the second (columns).
         transitions: mechanism under the first setting (rows) x the second (columns), networks that
             succeed under both.
@@ -48,6 +53,7 @@ class SliceComparison:
     success_by: pd.DataFrame
     mechanisms: pd.DataFrame
     mechanisms_by: pd.DataFrame
+    differences: pd.DataFrame
     success_pairs: pd.DataFrame
     transitions: pd.DataFrame
 
@@ -119,7 +125,26 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
         tr = tr.reindex(index=list(MECHANISMS), columns=list(MECHANISMS), fill_value=0)
     else:
         tr = pd.DataFrame()
-    return SliceComparison(labels, len(m), success, success_by, mechanisms, mechanisms_by, pairs, tr)
+    counts = {"success": (k, np.full(2, len(m)))}
+    for name in MECHANISMS:
+        counts[name] = (np.array([mechanisms[(lab, "networks")][name] for lab in labels]),
+                        np.array([mechanisms[lab]["networks"].sum() for lab in labels]))
+    differences = pd.DataFrame({name: _difference(*kn) for name, kn in counts.items()}).T
+    return SliceComparison(labels, len(m), success, success_by, mechanisms, mechanisms_by, differences, pairs, tr)
+
+
+def _difference(k: np.ndarray, n: np.ndarray) -> dict:
+    """k[0]/n[0] - k[1]/n[1] with Newcombe's 95 % interval and Fisher's exact two-sided p (NaN if an n is 0)."""
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    k, n = (np.asarray(x, dtype=int) for x in (k, n))
+    if (n == 0).any():
+        return {"difference": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+    lo, hi = confint_proportions_2indep(k[0], n[0], k[1], n[1], method="newcomb", compare="diff")
+    p = fisher_exact([[k[0], n[0] - k[0]], [k[1], n[1] - k[1]]]).pvalue
+    return {"difference": round(float(k[0] / n[0] - k[1] / n[1]), 3), "ci_low": round(float(lo), 3),
+            "ci_high": round(float(hi), 3), "p_value": round(float(p), 3)}
 
 
 def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[str, str]

@@ -32,6 +32,21 @@ def test_paired_counts_shares_and_transitions():
                                                 "far/mixed": 0, "fails the task": 2}
     assert by.loc[(1.0, "3500"), "slow manifold"] == 2 and by.to_numpy().sum() == 12
     assert list(by.index) == [(1.0, "1500"), (1.0, "3500"), (10.0, "1500"), (10.0, "3500")]
+    d = c.differences
+    assert d.loc["success", "difference"] == pytest.approx(3 / 6 - 5 / 6, abs=1e-3)
+    assert d.loc["success", "ci_low"] < d.loc["success", "difference"] < d.loc["success", "ci_high"]
+    assert d.loc["fixed points", "difference"] == pytest.approx(1 / 3 - 2 / 5, abs=1e-3)
+    assert d.loc["success", "p_value"] > 0.05          # 3 of 6 against 5 of 6 decides nothing
+
+
+def test_differences_of_many_networks_are_decided():
+    a = _table([True] * 40 + [False] * 60, ["slow manifold"] * 40 + [None] * 60)
+    b = _table([True] * 90 + [False] * 10, ["fixed points"] * 45 + ["slow manifold"] * 45 + [None] * 10)
+    d = compare_slices(a, b, labels=("a", "b")).differences
+    assert d.loc["success", "difference"] == -0.5 and d.loc["success", "ci_high"] < 0 and d.loc["success",
+                                                                                                 "p_value"] < 1e-6
+    assert d.loc["fixed points", "difference"] == -0.5 and d.loc["slow manifold", "difference"] == 0.5
+    assert np.isnan(compare_slices(a.assign(success=False), b).differences.loc["limit cycle", "difference"])
 
 
 def test_only_shared_cells_count_and_bad_tables_are_refused():
