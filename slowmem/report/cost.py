@@ -18,7 +18,7 @@ from ..config import Config, ConfigError
 from ..task import SPMTask
 
 __all__ = ["read_benchmark", "fastest", "network_steps", "grid_hours", "roofline_rate", "bytes_per_network_step",
-           "grid_cost_table", "sweep_rate"]
+           "grid_cost_table", "sweep_rate", "stored_compute"]
 
 _ROW_KEYS = {"N", "engine", "B", "dtype", "threads", "procs", "cores_used", "net_steps_per_s", "ratio_vs_naive"}
 
@@ -127,3 +127,20 @@ def sweep_rate(table: pd.DataFrame, info: dict, preset: str = "book", **override
     one = core[~core.shared_J].net_steps_per_s.max()
     steps = network_steps(cfg)
     return {"seconds_one_network_one_core": steps / one, "networks_per_hour_sweep": 3600 * shared / steps}
+
+
+def stored_compute(table: pd.DataFrame) -> dict:
+    """What a stored population cost, from the timings every network row carries.
+
+    ``train_seconds`` is its work unit's training time (the same on every row of a unit of ``batch_size``
+    networks), ``analysis_seconds`` a JSON object of seconds per analysis. Returns ``networks``, ``succeed``,
+    ``batch`` (median unit size), ``train_seconds_median`` (per unit), ``train_hours`` (worker time),
+    ``analysis_seconds_median`` (per network that performs the task) and ``analysis_hours``.
+    """
+    ok = table[table["success"].astype(bool)]
+    analyses = ok["analysis_seconds"].map(lambda s: sum(json.loads(s or "{}").values()))
+    batch = int(table["batch_size"].median())
+    return {"networks": len(table), "succeed": len(ok), "batch": batch,
+            "train_seconds_median": float(table["train_seconds"].median()),
+            "train_hours": float(table["train_seconds"].sum() / batch / 3600),
+            "analysis_seconds_median": float(analyses.median()), "analysis_hours": float(analyses.sum() / 3600)}

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
+from .claims import COMPARATIVE, FP, SM, claim_effect
 
 #: The column of :attr:`SliceComparison.mechanisms_by` for networks that do not perform the task.
 FAILS = "fails the task"
@@ -77,9 +78,7 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
     Raises:
         ConfigError: a column is missing, a cell appears twice in one table, or no cell is in both.
     """
-    labels = tuple(str(x) for x in labels)
-    if len(labels) != 2 or labels[0] == labels[1]:
-        raise ConfigError(f"labels must be two different names; got {labels!r}")
+    labels = _two_labels(labels)
     for name, t in zip(labels, (a, b)):
         missing = [c for c in (by, "success") if c not in t.columns]
         if missing:
@@ -88,9 +87,10 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
     labelled = MECHANISM in a.columns and MECHANISM in b.columns
     keep = list(dict.fromkeys([*on, by, "success", *([MECHANISM] if labelled else [])]))
     m = a[keep].merge(b[[c for c in keep if c in on or c not in (by,)]], on=list(on), suffixes=("_a", "_b"))
-    if m.empty:
-        raise ConfigError(f"the two tables share no cell ({', '.join(on)}); nothing to compare")
     ok = {lab: m[f"success_{s}"].astype(bool) for lab, s in zip(labels, "ab")}
+    # each network's mechanism under each setting, FAILS where it does not perform the task
+    mech_of = {lab: (m[f"{MECHANISM}_{s}"] if labelled else pd.Series(None, index=m.index)).astype(object)
+               .where(ok[lab], FAILS) for lab, s in zip(labels, "ab")}
     k = np.array([int(ok[lab].sum()) for lab in labels])
     lo, hi = _wilson(k, np.full(2, len(m)))
     success = pd.DataFrame({"networks": len(m), "succeed": k, "rate": np.round(k / len(m), 3),
@@ -98,30 +98,24 @@ def compare_slices(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = 
     success_by = pd.DataFrame({lab: m.groupby(by)[f"success_{s}"].mean().round(3) for lab, s in zip(labels, "ab")})
     success_by["networks"] = m.groupby(by).size()
     mech = {}
-    for lab, s in zip(labels, "ab"):
-        col = f"{MECHANISM}_{s}"
-        labs = m.loc[ok[lab], col] if col in m.columns else pd.Series(dtype=object)
-        counts = labs.value_counts().reindex(list(MECHANISMS), fill_value=0)
+    for lab in labels:
+        counts = mech_of[lab][ok[lab]].value_counts().reindex(list(MECHANISMS), fill_value=0)
         n = int(counts.sum())
         clo, chi = _wilson(counts.to_numpy(), np.full(len(counts), n))
         mech[lab] = pd.DataFrame({"networks": counts.astype(int), "share": np.round(counts / max(n, 1), 3),
                                   "share_ci_low": clo, "share_ci_high": chi})
     mechanisms = pd.concat(mech, axis=1)
     by_rows = {}
-    for lab, sfx in zip(labels, "ab"):
-        col = f"{MECHANISM}_{sfx}"
-        labs = (m[col] if col in m.columns else pd.Series(None, index=m.index, dtype=object)).astype(object)
-        labs = labs.where(ok[lab], FAILS)
-        for value, part in labs.groupby(m[by]):
+    for lab in labels:
+        for value, part in mech_of[lab].groupby(m[by]):
             by_rows[(value, lab)] = part.value_counts().reindex([*MECHANISMS, FAILS], fill_value=0)
     order = [(v, lab) for v in sorted(m[by].unique()) for lab in labels if (v, lab) in by_rows]
     mechanisms_by = pd.DataFrame({k: by_rows[k] for k in order}).T.rename_axis([by, "setting"]).astype(int)
     pairs = pd.crosstab(ok[labels[0]].rename(labels[0]), ok[labels[1]].rename(labels[1])).reindex(
         index=[False, True], columns=[False, True], fill_value=0)
     both = ok[labels[0]] & ok[labels[1]]
-    if f"{MECHANISM}_a" in m.columns:
-        tr = pd.crosstab(m.loc[both, f"{MECHANISM}_a"].rename(labels[0]),
-                         m.loc[both, f"{MECHANISM}_b"].rename(labels[1]))
+    if labelled:
+        tr = pd.crosstab(mech_of[labels[0]][both].rename(labels[0]), mech_of[labels[1]][both].rename(labels[1]))
         tr = tr.reindex(index=list(MECHANISMS), columns=list(MECHANISMS), fill_value=0)
     else:
         tr = pd.DataFrame()
@@ -147,6 +141,13 @@ def _difference(k: np.ndarray, n: np.ndarray) -> dict:
             "ci_high": round(float(hi), 3), "p_value": round(float(p), 3)}
 
 
+def _two_labels(labels: Sequence[str]) -> tuple[str, str]:
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != 2 or labels[0] == labels[1]:
+        raise ConfigError(f"labels must be two different names; got {labels!r}")
+    return labels
+
+
 def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[str, str]
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name, t in zip(labels, (a, b)):
@@ -162,7 +163,7 @@ def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[
 
 
 def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = ("A", "B"),
-                    on: Sequence[str] = ("g", "pg", "fb", "seed"), claims: Sequence[str] = ("C3", "C4", "C5", "C6"),
+                    on: Sequence[str] = ("g", "pg", "fb", "seed"), claims: Sequence[str] = COMPARATIVE,
                     strata: str | None = "fb", reference: tuple[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The comparative claims' effects (SM - FP, default reading, within ``strata``) under two settings, each
     measured on the cells both tables hold (:func:`slowmem.report.claim_effect`).
@@ -177,11 +178,7 @@ def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] =
     Raises:
         ConfigError: as :func:`compare_slices`, or an unknown claim.
     """
-    from .claims import FP, SM, claim_effect
-
-    labels = tuple(str(x) for x in labels)
-    if len(labels) != 2 or labels[0] == labels[1]:
-        raise ConfigError(f"labels must be two different names; got {labels!r}")
+    labels = _two_labels(labels)
     tables = dict(zip(labels, _matched(a, b, on, labels)))
     if reference is not None:
         name, table = reference

@@ -62,3 +62,15 @@ def test_grid_cost_and_roofline():
     assert scale.bytes_per_network_step(1000, "float64", task) == pytest.approx(8e6 * (1 + 3 * frac))
     f64 = scale.roofline_rate(1000, "float64", 1000.0)
     assert scale.roofline_rate(1000, "float32", 1000.0) == pytest.approx(2 * f64)
+
+
+def test_stored_compute_counts_a_unit_once_and_analyses_per_network():
+    import pandas as pd
+
+    t = pd.DataFrame({"success": [True, True, False, True], "batch_size": 2,
+                      "train_seconds": [3600.0, 3600.0, 1800.0, 1800.0],
+                      "analysis_seconds": ['{"memory": 60, "dynamics": 30}', '{"memory": 30}', None, '{}']})
+    c = scale.stored_compute(t)
+    assert (c["networks"], c["succeed"], c["batch"]) == (4, 3, 2)
+    assert c["train_hours"] == pytest.approx(1.5)           # two units: one hour and half an hour
+    assert c["analysis_seconds_median"] == 30 and c["analysis_hours"] == pytest.approx(120 / 3600)
