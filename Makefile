@@ -1,6 +1,7 @@
 # slowmem: two commands do everything.
 #   make book   create .venv if absent, install, execute every chapter, render HTML to book/_build/html
-#   make test   same set-up, lint (ruff) and run the test suite
+#   make test   same set-up, lint (ruff), the layering contract (lint-imports) and the fast tests (not `slow`)
+#   make test-all   the same with every test, the slow ones too (chapter runs, Dask clusters, the wheel): CI runs it
 #   make book-check   after `make book`: every built page in headless Chromium (tests/browser/check_book.py)
 #   make student  same set-up, build the student edition (stubs, no solutions) into build/student
 PYTHON ?= python3
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: book test setup clean benchmark mathjax book-check student
+.PHONY: book test test-all setup clean benchmark mathjax book-check student
 
 # MathJax 3 for offline pages: the npm package, checked against its hash, unpacked into the
 # git-ignored book/_vendor/mathjax (the book's Sphinx extension copies it into the built site).
@@ -30,6 +31,12 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 book: $(STAMP) $(MATHJAX)
@@ -51,7 +58,7 @@ $(MATHJAX):
 	rm -rf $(MATHJAX_TMP)
 
 student: $(STAMP) $(MATHJAX)
-	$(BIN)/python -m slowmem.coursework student --out build/student
+	$(BIN)/python -m slowmem.book.coursework student --out build/student
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

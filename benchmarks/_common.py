@@ -1,16 +1,12 @@
-"""Pieces shared by the benchmark scripts: the 24-network check grid and atomic JSON output."""
+"""Pieces shared by the benchmark scripts: the 24-network check grid and their JSON output (via the store)."""
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
-
-import torch
 
 from slowmem.config import Config, NetworkConfig
+from slowmem.store import write_document
 from slowmem.task import SPMTask
 
 #: The part of the book grid where networks do learn: 2 x 2 x 2 x 3 seeds = 24 networks.
@@ -46,10 +42,6 @@ def check_networks(trials: int | None = None) -> CheckNetworks:
 
 
 def write_json(path: str, info: dict) -> None:
-    """Write ``info`` with the creation time and torch version added, atomically (temp file, then rename)."""
-    info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "torch": torch.__version__, **info}
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(info, f, indent=2)
-    os.replace(tmp, path)
+    """Write ``info`` through the store (creation time and provenance stamp added, atomic)."""
+    write_document(path, info)
     print(f"wrote {path}")

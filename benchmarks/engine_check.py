@@ -19,6 +19,7 @@ from _common import check_arguments, check_networks, write_json
 
 from slowmem.evaluation import evaluate
 from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
 from slowmem.training import train
 
 
@@ -32,7 +33,7 @@ def main() -> None:
         net = RateNetworks.create(cfgs, seeds)
         if run == "numba_x0_ulp":
             net.x0.copy_(torch.nextafter(net.x0, torch.full_like(net.x0, float("inf"))))
-        res = train(net, task, base.training, desc=f"train ({run})", engine=engine)
+        res = train(net, task, base.training, desc=f"train ({run})", runtime=Runtime(engine=engine))
         ev = evaluate(res.networks, task, res.final_state, test_trials=base.training.test_trials,
                       diverged=res.diverged)
         runs[run] = (res, ev)

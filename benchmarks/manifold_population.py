@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
 
 import numpy as np
 import torch
@@ -39,6 +38,7 @@ from slowmem.analysis.activity import activity_profile
 from slowmem.analysis.manifold import analyze_manifold
 from slowmem.config import DynamicsConfig
 from slowmem.report import load_population
+from slowmem.store import write_document
 
 #: One-at-a-time changes of the criterion settings. A fixed-point reach below ``point_tolerance``
 #: (0.02) acts as ``point_tolerance`` -- a slow point that close to a fixed point merges into it --
@@ -157,7 +157,6 @@ def main() -> int:
                 "(issue 15)",
         "command": "PYTHONPATH=. python benchmarks/manifold_population.py " + " ".join(sys.argv[1:]),
         "slowmem_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "population": a.population,
         "settings": {k: v for k, v in dataclasses.asdict(base).items() if k.startswith("manifold_")
                      or k in ("tol_fixed", "point_tolerance")},
@@ -173,10 +172,7 @@ def main() -> int:
                  "total_wall_seconds": time.perf_counter() - t_all},
         "networks": rows,
     }
-    tmp = a.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, allow_nan=False, default=float)
-    os.replace(tmp, a.json)
+    write_document(a.json, doc)
     print(json.dumps({k: doc[k] for k in ("share", "cost")}, indent=1))
     return 0
 

@@ -85,6 +85,7 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
 
     from slowmem.config import NetworkConfig, TrainingConfig
     from slowmem.network import RateNetworks
+    from slowmem.runtime import Runtime
     from slowmem.sweep.grid import PAPER_FB
     from slowmem.task import SPMTask
     from slowmem.training import train
@@ -92,23 +93,24 @@ def slowmem_row(N: int, B: int, dtype: str, device: str, engine: str, threads: i
     torch.set_num_threads(threads)                         # once, before any work in this process
     task = SPMTask()
     tiny = RateNetworks.create(NetworkConfig(N=8), [0], device=device, dtype=dtype)
-    train(tiny, task, TrainingConfig(trials=1, dtype=dtype, device=device), progress=False, engine=engine,
-          threads=threads)                                 # libraries and compiled code loaded: not per network
+    runtime = Runtime(device=device, engine=engine, threads=threads)
+    train(tiny, task, TrainingConfig(trials=1, dtype=dtype), progress=False,
+          runtime=runtime)                                 # libraries and compiled code loaded: not per network
     rss0 = _rss_mb()
     if share:
         fbs = list(PAPER_FB) + [float(v) for v in range(2, B + 6) if v not in PAPER_FB]   # the paper's six, then others
         net = RateNetworks.create([NetworkConfig(N=N, fb=fb) for fb in fbs[:B]], [0] * B, device=device, dtype=dtype)
     else:
         net = RateNetworks.create(NetworkConfig(N=N), list(range(B)), device=device, dtype=dtype)
-    cfg = TrainingConfig(trials=1, dtype=dtype, device=device)
+    cfg = TrainingConfig(trials=1, dtype=dtype)
     cuda = device.startswith("cuda")
-    res = train(net, task, cfg, trials=2, progress=False, engine=engine, threads=threads)   # warm-up, compilation
+    res = train(net, task, cfg, trials=2, progress=False, runtime=runtime)   # warm-up, compilation
     trials = int(min(500, max(3, seconds / (res.seconds / 2))))
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    res = train(net, task, cfg, trials=trials, progress=False, engine=engine, threads=threads)
+    res = train(net, task, cfg, trials=trials, progress=False, runtime=runtime)
     if cuda:
         torch.cuda.synchronize()
     s = (time.perf_counter() - t0) / trials

@@ -1,9 +1,14 @@
 """slowmem: slow manifolds in recurrent networks encode working memory (Ghazizadeh & Ching 2021).
 
-Data flows one way through the package, and its folder listing reads in that order::
+Data flows one way through the package, and its folder listing reads in that order (each layer
+imports only those before it: the import-linter contract in ``pyproject.toml``, checked by ``make test``)::
 
-    config -> stimuli -> task -> network -> training -> evaluation -> analysis
-           -> sweep -> store -> report -> plots -> (the book's chapters)
+    config -> runtime -> stimuli, system -> task, network -> training -> evaluation -> analysis
+           -> store -> sweep -> report -> plots -> book (chapter tooling, coursework) -> cli
+
+``config`` holds what changes a result (the science), ``runtime`` how a run goes (device, engine,
+threads, chunk sizes); ``system`` is the small protocol every analysis takes, which
+:class:`~slowmem.network.RateNetworks` implements.
 
 Import what you need from the submodules, e.g.::
 

@@ -19,11 +19,48 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESETS, Config, ConfigError, parse_seeds
+from . import __version__
+from .analysis import ANALYSES, analysis_settings, get_analysis
+from .book.chapters import chapter_names, find_chapter, format_parameters, read_parameters, run_chapter
+from .book.coursework import add_grade_parser
+from .config import DTYPES, PRESETS, Config, ConfigError, drop_run_settings, network_id, parse_seeds
+from .evaluation import evaluate, network_record
+from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
+from .runtime import ENGINES, Runtime, as_runtime
+from .store import check_output_folder, load_networks, load_results, read_manifest
+from .sweep import Grid, resolve_grid, run_sweep, sweep_status
 from .sweep.execute import BACKENDS, JOB_DEFAULTS, SweepOptions
 from .sweep.plan import ANALYZE_CHOICES
+from .task import SPMTask
+from .training import check_training_memory, resolve_engine, train_from_config
 
-__all__ = ["main", "build_parser", "train_command"]
+__all__ = ["main", "build_parser", "train_command", "analyze_folder"]
+
+#: Run-setting flags (slowmem.runtime.Runtime): flag -> (attribute, help). None of them changes a result.
+_RUNTIME_FLAGS = {
+    "--device": ("device", "cpu (default), cuda or cuda:K"),
+    "--engine": ("engine", f"training engine: {', '.join(ENGINES)} (auto, the default: numba on the CPU, torch on "
+                           "CUDA); the engines agree to rounding"),
+    "--threads": ("threads", "threads of this process for torch and the numba engine (default: torch's)"),
+    "--max-chunk-elements": ("max_chunk_elements", "most numbers per chunk of a batched simulation (default 2**24)"),
+    "--chunk-trials": ("chunk_trials", "trial lengths per call of the attractor probe (default 1)"),
+    "--simulation-dtype": ("simulation_dtype", f"precision of the analyses' long simulations: {', '.join(DTYPES)} "
+                                               "(default float32; agrees with float64 within tested bounds)"),
+}
+
+
+def _add_runtime_flags(p: argparse.ArgumentParser, flags: tuple[str, ...]) -> None:
+    """The run-setting flags ``flags`` (keys of _RUNTIME_FLAGS) as one argument group of ``p``."""
+    g = p.add_argument_group("run settings (never change a result or trigger a recompute)")
+    for flag in flags:
+        dest, text = _RUNTIME_FLAGS[flag]
+        g.add_argument(flag, dest=dest, help=text)
+
+
+def _runtime_from_args(a: argparse.Namespace) -> Runtime:
+    """The :class:`Runtime` the parsed flags describe (flags not given keep their defaults)."""
+    given = {dest: getattr(a, dest, None) for dest, _ in _RUNTIME_FLAGS.values()}
+    return Runtime(progress=not getattr(a, "no_progress", False)).replace(**given)
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -42,10 +79,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     s = t.add_mutually_exclusive_group()
     s.add_argument("--seed", help="one seed (default 0)")
     s.add_argument("--seeds", help="several seeds trained as one batch: '0-7' or '0,3,5'")
-    t.add_argument("--device", help="cpu, cuda or cuda:K")
     t.add_argument("--dtype", help="float64 (default) or float32")
-    t.add_argument("--engine", default="auto", help="auto (default: numba on the CPU, torch on CUDA), torch or numba; "
-                   "the engines agree to rounding")
+    _add_runtime_flags(p, ("--device", "--engine", "--threads"))
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, help="write a results folder here (new, empty, or holding this same run; "
                                             "the same format as `slowmem sweep run --out`)")
@@ -53,17 +88,16 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _config_from_args(a: argparse.Namespace) -> tuple[Config, list[int]]:
+def _config_from_args(a: argparse.Namespace) -> tuple[Config, list[int], Runtime]:
     flat = {k: getattr(a, k) for k in ("N", "g", "pg", "fb", "in_scale", "init", "rule", "trials",
-                                        "test_trials", "device", "dtype")}
+                                        "test_trials", "dtype")}
     seeds = parse_seeds(a.seeds) if a.seeds is not None else parse_seeds(a.seed if a.seed is not None else "0")
     cfg = Config.from_preset(a.preset, **flat, seed=seeds[0])
-    from .network import resolve_device
-    from .training import check_training_memory, resolve_engine
+    runtime = _runtime_from_args(a)
 
-    resolve_engine(a.engine, resolve_device(cfg.training.device))
-    check_training_memory(len(seeds), cfg.network.N, cfg.training.dtype, device=cfg.training.device)
-    return cfg, seeds
+    resolve_engine(runtime.engine, runtime.torch_device())
+    check_training_memory(len(seeds), cfg.network.N, cfg.training.dtype, device=runtime.device)
+    return cfg, seeds, runtime
 
 
 _ARGV: list[str] | None = None     # the arguments main() was called with (recorded in results folders)
@@ -73,9 +107,11 @@ def _command() -> str | None:
     return None if _ARGV is None else "slowmem " + shlex.join(_ARGV)
 
 
-def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progress: bool = True,
-                  engine: str = "auto") -> dict:
+def train_command(cfg: Config, seeds: list[int], out: Path | None = None, *,
+                  runtime: Runtime | None = None) -> dict:
     """Train ``seeds`` as one batch and evaluate them; with ``out``, into a results folder. Returns the record.
+
+    ``runtime``: the run settings (:class:`slowmem.runtime.Runtime`; None: the defaults).
 
     The record: ``config``, ``seeds``, ``networks`` (one dict per network:
     ``network_id``, ``seed`` and :func:`slowmem.evaluation.network_record`),
@@ -83,16 +119,13 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
     """
     import torch
 
-    from . import __version__
-    from .config import network_id
-
+    runtime = as_runtime(runtime)
+    runtime.apply_threads()
     if out is not None:
-        from .store import load_results
-        from .sweep import Grid, run_sweep
 
         summary = run_sweep(Grid.from_config(cfg, seeds), out,
-                            SweepOptions(backend="none", batch=len(seeds), analyze="none", engine=engine,
-                                         progress=progress, command=_command()))
+                            SweepOptions(backend="none", batch=len(seeds), analyze="none", runtime=runtime,
+                                         command=_command()))
         table = load_results(out, flatten=False)
         fields = ["network_id", "seed", "success", "diverged", "test_accuracy", "replay_accuracy",
                   *[c for c in table.columns if c.startswith("error_rate_")],
@@ -100,13 +133,11 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
         nets = [{k: (None if v != v else v) for k, v in r.items()} for r in table[fields].to_dict("records")]
         timing = {"train_seconds": float(table["train_seconds"].max()),
                   "evaluate_seconds": float(table["evaluate_seconds"].max()), "this_run_seconds": summary["seconds"]}
-        engine_used = engine
+        engine_used = runtime.engine
     else:
-        from .evaluation import evaluate, network_record
-        from .training import train_from_config
 
         t0 = time.perf_counter()
-        task, res = train_from_config(cfg, seeds, progress=progress, engine=engine)
+        task, res = train_from_config(cfg, seeds, progress=runtime.progress, runtime=runtime)
         t1 = time.perf_counter()
         ev = evaluate(res.networks, task, res.final_state, test_trials=cfg.training.test_trials,
                       diverged=res.diverged)
@@ -117,7 +148,8 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
     record = {"slowmem_version": __version__, "command": _command(), "config": cfg.to_dict(), "seeds": seeds,
               "networks": nets, "n_success": int(sum(bool(n["success"]) for n in nets)), "timing": timing,
               "machine": {"platform": platform.platform(), "torch": torch.__version__,
-                          "threads": torch.get_num_threads(), "device": cfg.training.device, "engine": engine_used}}
+                          "threads": torch.get_num_threads(), "device": runtime.device, "engine": engine_used,
+                          "runtime": runtime.to_dict()}}
     if out is not None:
         record["out"] = str(out)
     return record
@@ -125,11 +157,10 @@ def train_command(cfg: Config, seeds: list[int], out: Path | None = None, progre
 
 def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        cfg, seeds = _config_from_args(a)
+        cfg, seeds, runtime = _config_from_args(a)
         if a.out is not None:
-            from .store import check_output_folder
             check_output_folder(a.out)
-        record = train_command(cfg, seeds, a.out, progress=not a.no_progress, engine=a.engine)
+        record = train_command(cfg, seeds, a.out, runtime=runtime)
     except ConfigError as e:
         parser.error(str(e))
     if a.json:
@@ -143,19 +174,20 @@ def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def analyze_folder(path: Path, names: list[str], *, device: str = "cpu", progress: bool = False) -> list[dict]:
+def analyze_folder(path: Path, names: list[str], *, runtime: Runtime | None = None) -> list[dict]:
     """Run analyses ``names`` on every trained (not diverged) network of results folder ``path``.
 
     Networks are analysed in batches of equal N, each with the analysis
-    settings its folder records. Returns one dict per network:
-    ``network_id``, ``seed`` and one summary per analysis name.
+    settings its folder records, under the run settings ``runtime``
+    (:class:`slowmem.runtime.Runtime`; None: the defaults, progress bars off).
+    Returns one dict per network: ``network_id``, ``seed`` and one summary per analysis name.
     """
-    from .analysis import analysis_settings, get_analysis
-    from .store import load_networks, load_results, read_manifest
-    from .task import SPMTask
 
+    runtime = Runtime(progress=False) if runtime is None else as_runtime(runtime)
+    device = runtime.torch_device()
+    runtime.apply_threads()
     fns = {n: get_analysis(n) for n in names}
-    grid_analysis = read_manifest(path)["grid"].get("analysis", {})
+    grid_analysis = {k: drop_run_settings(v) for k, v in read_manifest(path)["grid"].get("analysis", {}).items()}
     table = load_results(path, flatten=False)
     table = table[~table["diverged"].astype(bool) & table["array_file"].notna()]
     out = []
@@ -166,22 +198,19 @@ def analyze_folder(path: Path, names: list[str], *, device: str = "cpu", progres
         task = SPMTask(cfg.task)
         rows = [{"network_id": i, "seed": c.training.seed} for i, c in zip(ids, cfgs)]
         for name, fn in fns.items():
-            for row, res in zip(rows, fn(nets, task, ends, cfg=analysis_settings(cfg, name), progress=progress)):
+            for row, res in zip(rows, fn(nets, task, ends, cfg=analysis_settings(cfg, name),
+                                         progress=runtime.progress, runtime=runtime)):
                 row[name] = res
         out += rows
     return out
 
 
 def _cmd_analyze(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .analysis import ANALYSES, get_analysis
-    from .network import resolve_device
-
     try:
         names = list(ANALYSES) if a.only is None else [n.strip() for n in a.only.split(",") if n.strip()]
         for n in names:
             get_analysis(n)
-        resolve_device(a.device or "cpu")
-        per_net = analyze_folder(a.run_dir, names, device=a.device or "cpu", progress=not a.no_progress)
+        per_net = analyze_folder(a.run_dir, names, runtime=_runtime_from_args(a))
     except ConfigError as e:
         parser.error(str(e))
     out = {"run": str(a.run_dir), "analyses": names, "networks": per_net}
@@ -238,7 +267,6 @@ def _add_sweep_parser(sub) -> argparse.ArgumentParser:
                          "worker jobs through dask-jobqueue; none: in this process")
     ex.add_argument("--scheduler", metavar="ADDRESS", help="join a running Dask scheduler (tcp://host:8786)")
     ex.add_argument("--workers", help="local worker processes (default: one per core; 1 with --device cuda)")
-    ex.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:K")
     ex.add_argument("--batch", help="networks trained together per work unit (default 6 on CPU, 16 on CUDA, "
                                     "fewer if the grid is too small to keep every worker busy)")
     ex.add_argument("--analyze", default="success", choices=ANALYZE_CHOICES,
@@ -261,6 +289,7 @@ def _add_sweep_parser(sub) -> argparse.ArgumentParser:
     jq.add_argument("--jobs", default=str(jd["jobs"]), help=f"number of jobs to submit (default {jd['jobs']})")
     jq.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
                     help="extra scheduler directive, e.g. '--gres=gpu:1' (repeatable)")
+    _add_runtime_flags(r, tuple(_RUNTIME_FLAGS))
     r.set_defaults(func=_cmd_run, parser=r)
 
     s = ssub.add_parser("status", help="done, failed and remaining networks of a results folder",
@@ -282,10 +311,12 @@ def _command_line(a: argparse.Namespace) -> str:
             parts += [flag, str(v)]
     for v in a.set or ():
         parts += ["--set", v]
-    for flag, v, default in (("--backend", a.backend, "local"), ("--device", a.device, "cpu"),
-                             ("--analyze", a.analyze, "success")):
+    for flag, v, default in (("--backend", a.backend, "local"), ("--analyze", a.analyze, "success")):
         if v != default:
             parts += [flag, v]
+    for flag, (dest, _) in _RUNTIME_FLAGS.items():
+        if getattr(a, dest, None) is not None:
+            parts += [flag, str(getattr(a, dest))]
     if a.backend in ("slurm", "pbs"):
         parts += ["--cores", str(a.cores), "--memory", a.memory, "--walltime", a.walltime, "--jobs", str(a.jobs)]
         for v in a.job_extra:
@@ -296,13 +327,12 @@ def _command_line(a: argparse.Namespace) -> str:
 def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     redo = tuple(n.strip() for n in (a.redo_analyses or "").split(",") if n.strip())
     only = tuple(n.strip() for n in (a.only_analyses or "").split(",") if n.strip())
-    opts = SweepOptions(backend=a.backend, scheduler=a.scheduler, workers=a.workers, device=a.device,
-                        batch=a.batch, analyze=a.analyze, redo_analyses=redo, queue=a.queue, cores=a.cores,
-                        memory=a.memory, walltime=a.walltime, jobs=a.jobs, account=a.account,
-                        job_extra=tuple(a.job_extra), progress=not a.no_progress, command=_command_line(a),
-                        only_analyses=only)
     try:
-        from .sweep import resolve_grid, run_sweep
+        opts = SweepOptions(backend=a.backend, scheduler=a.scheduler, workers=a.workers, batch=a.batch,
+                            analyze=a.analyze, redo_analyses=redo, queue=a.queue, cores=a.cores,
+                            memory=a.memory, walltime=a.walltime, jobs=a.jobs, account=a.account,
+                            job_extra=tuple(a.job_extra), command=_command_line(a), only_analyses=only,
+                            runtime=_runtime_from_args(a))
 
         grid = resolve_grid(a.grid, sets=a.set, seeds=a.seeds, rule=a.rule)
         opts.validate()
@@ -325,7 +355,6 @@ def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _cmd_status(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        from .sweep import sweep_status
 
         st = sweep_status(a.dir)
     except ConfigError as e:
@@ -349,7 +378,6 @@ def _cmd_status(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def report_document(path: Path) -> dict:
     """The verdicts on the population in results folder ``path`` as plain data (what ``slowmem report`` prints)."""
-    from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
 
     pop = load_population(path)
     return {"population": str(path), "networks": len(pop.table), "analysed": int(pop.successful.shape[0]),
@@ -376,8 +404,6 @@ def _cmd_report(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     p = argparse.ArgumentParser(prog="slowmem", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"slowmem {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -389,9 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Analyse every trained network of a results folder; one JSON record per network.")
     an.add_argument("run_dir", type=Path, help="a folder written by `slowmem train --out` or `slowmem sweep run --out`")
     an.add_argument("--only", help="comma-separated subset of analyses (default: all)")
-    an.add_argument("--device", help="cpu, cuda or cuda:K (default cpu)")
     an.add_argument("--json", action="store_true", help="print one JSON document")
     an.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_runtime_flags(an, ("--device", "--threads", "--max-chunk-elements", "--chunk-trials", "--simulation-dtype"))
     an.set_defaults(func=_cmd_analyze, parser=an)
     rp = sub.add_parser("report", help="the paper's claims judged on a population (a results folder)",
                         description="Each claim C1-C6: effect, 95 % interval, n per group, verdict by the stated "
@@ -401,13 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_cmd_report, parser=rp)
     _add_sweep_parser(sub)
     _add_chapter_parser(sub)
-    from .coursework import add_grade_parser
     add_grade_parser(sub)           # slowmem grade NOTEBOOK: the coursework's autograder
     return p
 
 
 def _add_chapter_parser(sub) -> argparse.ArgumentParser:
-    """``slowmem chapter NAME -p KEY VALUE ...`` (the logic: :mod:`slowmem.chapters`)."""
+    """``slowmem chapter NAME -p KEY VALUE ...`` (the logic: :mod:`slowmem.book.chapters`)."""
     p = sub.add_parser("chapter", add_help=False, help="run a chapter notebook with checked parameters",
                        description="Run book/NAME.ipynb through papermill. Parameters are checked against the "
                                    "chapter's parameters cell before anything runs. `slowmem chapter NAME --help` "
@@ -427,8 +452,6 @@ def _add_chapter_parser(sub) -> argparse.ArgumentParser:
 
 
 def _cmd_chapter(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .chapters import chapter_names, find_chapter, format_parameters, read_parameters, run_chapter
-
     try:
         if a.help or a.list_parameters:
             if a.help:

@@ -17,21 +17,20 @@ network's seed, on the CPU in float64, then cast and moved: the same
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save
 
 from .config import ConfigError, NetworkConfig
+from .runtime import Runtime
+from .system import Simulation
 
-__all__ = ["RateNetworks", "Simulation", "resolve_dtype", "resolve_device"]
+__all__ = ["RateNetworks", "Simulation", "NETWORK_TENSORS", "rate_step", "resolve_dtype", "resolve_device"]
 
-_TENSORS = ("J", "g", "wf", "wfd", "wi", "wo", "wd", "x0")
+#: The tensors of a batch of rate networks, in their stored order.
+NETWORK_TENSORS = ("J", "g", "wf", "wfd", "wi", "wo", "wd", "x0")
 
 
 def _kept_steps(outputs, T: int):
@@ -57,6 +56,10 @@ def _kept_steps(outputs, T: int):
 
 _BLAS = None
 
+#: ``simulate(fast=True)`` on the CPU runs :meth:`RateNetworks._fast_cpu_loop` (SciPy's BLAS); False: the
+#: torch fast path, as on a GPU (the tests set it to check that path on a machine without one).
+_FAST_CPU_BLAS = True
+
 
 def _cpu_blas():
     """SciPy's BLAS and a thread-pool controller, loaded once (the fast CPU integrator's)."""
@@ -80,16 +83,11 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``device`` as a torch device; ConfigError unless it is the CPU or an available CUDA device."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:K'; got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {str(device)!r} asked for, but CUDA is not available here; allowed: 'cpu'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device must be 'cpu' or 'cuda[:K]'; got {str(device)!r}")
-    return dev
+    """``device`` as a torch device; ConfigError unless it is the CPU or an available CUDA device.
+
+    The check is :class:`slowmem.runtime.Runtime`'s (the one place a device is validated).
+    """
+    return Runtime(device=device).torch_device()
 
 
 def _draw(gen: torch.Generator, shape: tuple[int, ...], init: str) -> torch.Tensor:
@@ -99,20 +97,36 @@ def _draw(gen: torch.Generator, shape: tuple[int, ...], init: str) -> torch.Tens
     return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * math.sqrt(3.0)
 
 
-@dataclass
-class Simulation:
-    """What :meth:`RateNetworks.simulate` recorded.
+def rate_step(x: torch.Tensor, W_T: torch.Tensor, F_T: torch.Tensor, wout: torch.Tensor, drive: torch.Tensor | None,
+              a: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One Euler step of B rate networks, K states each: the model's update, defined here once.
 
-    Attributes:
-        outputs: ``(T, B, K, 3)`` readouts (z, zd_1, zd_2) at each step (only the kept steps:
-            see ``outputs`` of :meth:`RateNetworks.simulate`).
-        final_state: ``(B, K, N)`` state after the last step.
-        states: ``(T // record_every, B, K, N)`` or None.
+        r = tanh(x);   z = r wout = (z, zd_1, zd_2);
+        x_next = (1 - a) x + a (r (g J)^T + z [wf, wfd]^T + u wi^T),   a = dt / tau,
+
+    which is ``tau dx/dt = -x + g J r + wf z + wfd zd + wi u`` stepped by dt, with the
+    readouts fed back as they are *before* any learning at this step. Pure (nothing is
+    modified). The torch training engine runs exactly this; the other integrators
+    (:meth:`RateNetworks.simulate`, reference and fast, and the Numba training kernel)
+    compute the same step with other rounding and are tested against it
+    (``tests/training/test_step.py``).
+
+    Args:
+        x: ``(B, K, N)`` states.
+        W_T: ``(B, N, N)`` the recurrent matrix, transposed: ``(g J)^T``.
+        F_T: ``(B, 3, N)`` the feedback, transposed: ``[wf, wfd]^T``.
+        wout: ``(B, N, 3)`` the readouts ``[wo, wd]``.
+        drive: ``(B, K, N)`` the input current ``u wi^T`` at this step, or None (no input).
+        a: ``dt / tau``.
+    Returns:
+        ``(x_next, r, z)``: ``(B, K, N)`` the next states, and at ``x`` the rates ``(B, K, N)``
+        and readouts ``(B, K, 3)`` (what RLS learns from).
     """
-
-    outputs: torch.Tensor
-    final_state: torch.Tensor
-    states: torch.Tensor | None = None
+    r = torch.tanh(x)
+    z = torch.bmm(r, wout)
+    rec = torch.bmm(r, W_T) if drive is None else torch.baddbmm(drive, r, W_T)
+    rec.baddbmm_(z, F_T)
+    return torch.add(x * (1 - a), rec, alpha=a), r, z
 
 
 @dataclass
@@ -164,7 +178,7 @@ class RateNetworks:
         if len(Ns) != 1:
             raise ConfigError(f"networks of one batch must share N; got N in {sorted(Ns)}")
         dev, dt = resolve_device(device), resolve_dtype(dtype)
-        parts: dict[str, list[torch.Tensor]] = {k: [] for k in _TENSORS}
+        parts: dict[str, list[torch.Tensor]] = {k: [] for k in NETWORK_TENSORS}
         for c, s in zip(configs, seeds):
             for k, v in cls._draw_one(c, s).items():
                 parts[k].append(v)
@@ -223,7 +237,7 @@ class RateNetworks:
             kw["device"] = resolve_device(device)
         if dtype is not None:
             kw["dtype"] = resolve_dtype(dtype)
-        return replace(self, **{k: getattr(self, k).to(**kw) for k in _TENSORS})
+        return replace(self, **{k: getattr(self, k).to(**kw) for k in NETWORK_TENSORS})
 
     def as_dtype(self, dtype: str | torch.dtype) -> RateNetworks:
         """These networks in ``dtype`` (themselves when they already are)."""
@@ -240,7 +254,7 @@ class RateNetworks:
             return parts[0]
         if len({p.N for p in parts}) != 1:
             raise ConfigError(f"concat: batches must share N; got {sorted({p.N for p in parts})}")
-        return replace(parts[0], **{k: torch.cat([getattr(p, k) for p in parts]) for k in _TENSORS},
+        return replace(parts[0], **{k: torch.cat([getattr(p, k) for p in parts]) for k in NETWORK_TENSORS},
                        configs=tuple(c for p in parts for c in p.configs),
                        seeds=tuple(s for p in parts for s in p.seeds))
 
@@ -248,13 +262,29 @@ class RateNetworks:
         """The sub-batch of networks ``index``."""
         idx = list(index)
         sel = torch.tensor(idx, device=self.device)
-        return replace(self, **{k: getattr(self, k).index_select(0, sel) for k in _TENSORS},
+        return replace(self, **{k: getattr(self, k).index_select(0, sel) for k in NETWORK_TENSORS},
                        configs=tuple(self.configs[i] for i in idx), seeds=tuple(self.seeds[i] for i in idx))
 
     # ------------------------------------------------------------ dynamics
     def vector_field(self, x: torch.Tensor) -> torch.Tensor:
         """Autonomous vector field F(x) = -x + (gJ + wf wo^T + wfd wd^T) tanh(x); ``x: (B, K, N)``."""
         return -x + torch.tanh(x) @ self.closed_loop().transpose(1, 2)
+
+    def jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, K, N, N)`` Jacobian of :meth:`vector_field`, ``-I + M diag(1 - tanh(x)^2)``, at ``x: (B, K, N)``."""
+        J = self.closed_loop().unsqueeze(1) * (1 - torch.tanh(x) ** 2).unsqueeze(-2)
+        J.diagonal(dim1=-2, dim2=-1).sub_(1.0)
+        return J
+
+    def readouts(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, K, 3)`` (z, zd_1, zd_2) = [wo, wd]^T tanh(x) at ``x: (B, K, N)``.
+
+        Each column is an elementwise product summed over the units (the attractor probe's reading of z,
+        unchanged), not the batched product :meth:`simulate` uses (the two differ in the last place).
+        """
+        r = torch.tanh(x)
+        R = self.readout()
+        return torch.stack([(r * R[..., j].unsqueeze(-2)).sum(-1) for j in range(3)], -1)
 
     def simulate(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None,
                  dt: float = 0.1, tau: float = 1.0, record_every: int = 0,
@@ -278,7 +308,8 @@ class RateNetworks:
                 SciPy), and on the CPU NumPy's vectorised tanh (about 10x torch's). Same
                 Euler step, different rounding (about one unit in the last place per
                 step); training and evaluation use the reference integrator
-                (``fast=False``, unchanged).
+                (``fast=False``, unchanged). Every path computes :func:`rate_step` (the
+                reference with the feedback folded into ``closed_loop()``), tested against it.
         Returns:
             :class:`Simulation` with outputs ``(T_kept, B, K, 3)``.
         """
@@ -306,7 +337,7 @@ class RateNetworks:
         kept = kept.tolist()
         states = [] if record_every else None
         r = torch.empty_like(x)
-        if fast and x.device.type == "cpu":
+        if fast and x.device.type == "cpu" and _FAST_CPU_BLAS:
             self._fast_cpu_loop(x, out, kept, T, M_T, R, wi_T, a, inputs, driven if inputs is not None else None,
                                 input_mask, record_every, states)
         else:
@@ -383,45 +414,8 @@ class RateNetworks:
             h.update(getattr(self, k)[b].detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
         return h.hexdigest()
 
-    def save(self, path: str | Path, extra_meta: dict | None = None) -> Path:
-        """Write all weights to ``path`` (safetensors) with JSON metadata; atomic."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"configs": [c.to_dict() for c in self.configs], "seeds": list(self.seeds),
-                "dtype": str(self.dtype).replace("torch.", ""), **(extra_meta or {})}
-        # one metadata key holding sorted JSON: safetensors writes several keys in a random order,
-        # and the same networks must give the same bytes
-        data = save({k: getattr(self, k).detach().to("cpu").contiguous() for k in _TENSORS},
-                    metadata={"slowmem": json.dumps(meta, sort_keys=True)})
-        from .store.files import atomic_write
-        atomic_write(path, data)
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path, *, device: str | torch.device = "cpu",
-             dtype: str | torch.dtype | None = None) -> RateNetworks:
-        """Read networks written by :meth:`save`; a damaged file raises ConfigError."""
-        path = Path(path)
-        try:
-            with safe_open(str(path), "pt") as f:
-                meta = json.loads((f.metadata() or {})["slowmem"])
-                t = {k: f.get_tensor(k) for k in _TENSORS}
-            configs = tuple(NetworkConfig(**c) for c in meta["configs"])
-            seeds = tuple(int(s) for s in meta["seeds"])
-        except FileNotFoundError:
-            raise ConfigError(f"no network file at {path}") from None
-        except Exception as e:
-            raise ConfigError(f"network file {path} is damaged or not a slowmem file "
-                              f"({type(e).__name__}: {e})") from None
-        B, N = t["J"].shape[0], t["J"].shape[-1]
-        if len(seeds) != B or len(configs) != B or any(c.N != N for c in configs):
-            raise ConfigError(f"network file {path} is inconsistent: {B} networks, {len(seeds)} seeds")
-        dt = resolve_dtype(dtype) if dtype is not None else t["J"].dtype
-        dev = resolve_device(device)
-        return cls(**{k: v.to(device=dev, dtype=dt) for k, v in t.items()}, configs=configs, seeds=seeds)
-
     def same_weights(self, other: RateNetworks) -> bool:
         """Bit-identical tensors and same configs/seeds."""
         return self.configs == other.configs and self.seeds == other.seeds and all(
-            torch.equal(getattr(self, k), getattr(other, k)) for k in _TENSORS)
+            torch.equal(getattr(self, k), getattr(other, k)) for k in NETWORK_TENSORS)
 

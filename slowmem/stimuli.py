@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from . import __version__
 from .config import ConfigError
 
 __all__ = ["StimulusBank", "VAE", "load_stimuli", "train_vae", "build_stimuli", "stimuli_path",
@@ -137,7 +138,6 @@ def _load_images(source: str, mnist_root: str | None) -> tuple[np.ndarray, np.nd
 def build_stimuli(source: str = "digits", *, mnist_root: str | None = None, seed: int = 0,
                   epochs: int | None = None, out: Path | None = None, progress: bool = True) -> Path:
     """Train the VAE on ``source`` and write latents + decoder to a safetensors file."""
-    from . import __version__
 
     images, labels, shape = _load_images(source, mnist_root)
     epochs = epochs if epochs is not None else (300 if source == "digits" else 20)

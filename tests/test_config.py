@@ -21,7 +21,7 @@ def test_presets_build_and_paper_matches_paper_md():
     ({"pg": 1.01}, "pg must be a number in (0, 1]"),
     ({"fb": -1}, "fb must be"),
     ({"dtype": "float16"}, "dtype must be one of"),
-    ({"device": "tpu"}, "device must be"),
+    ({"device": "tpu"}, "'device' is a run setting"),
     ({"gain": 1.0}, "unknown setting(s) ['gain']"),
     ({"trials": True}, "trials must be an integer"),
     ({"g": float("nan")}, "g must be a number"),

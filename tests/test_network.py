@@ -76,21 +76,6 @@ def test_input_mask_silences_input():
     assert torch.equal(zero.final_state, net.simulate(x0, steps=5).final_state)
 
 
-def test_save_load_roundtrip_and_damage(tmp_path):
-    net = RateNetworks.create(NetworkConfig(N=25, g=1.1), [5, 6], dtype="float32")
-    net.wo.normal_()
-    p = net.save(tmp_path / "n.safetensors")
-    back = RateNetworks.load(p)
-    assert back.same_weights(net) and back.dtype == torch.float32
-    assert RateNetworks.load(p, dtype="float64").dtype == torch.float64
-    data = p.read_bytes()
-    (tmp_path / "bad.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ConfigError, match="damaged"):
-        RateNetworks.load(tmp_path / "bad.safetensors")
-    with pytest.raises(ConfigError, match="no network file"):
-        RateNetworks.load(tmp_path / "missing.safetensors")
-
-
 def test_fast_integrator_and_kept_outputs():
     """The analyses' integrator (fused leak + product, NumPy's tanh) is the same Euler step up to rounding;
     ``outputs`` keeps only the steps asked for, with the same values; zero-input steps skip the input."""

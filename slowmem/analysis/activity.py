@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..config import PERIODS, DynamicsConfig
-from ..network import RateNetworks
+from ..system import DynamicalSystem
 from ..task import STREAMS, SPMTask, trial_rng
 from .attractors import check_trial_end_states, dynamics_config
 
@@ -72,7 +72,7 @@ class ActivityProfile:
     seconds: float = float("nan")
 
 
-def activity_profile(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def activity_profile(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                      cfg: DynamicsConfig | None = None, keep_states: bool = False) -> ActivityProfile:
     """Saturation profile of B networks on test trials (see the module docstring).
 

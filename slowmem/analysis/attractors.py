@@ -9,7 +9,7 @@ from :func:`~slowmem.task.trial_rng` stream 3 of the network's seed, so a
 network's probe does not depend on its batch neighbours.
 
 All B x S runs advance together in one batched simulation, split in time
-into chunks of ``chunk_trials`` trial lengths so that only what is needed is
+into chunks of ``Runtime.chunk_trials`` trial lengths so that only what is needed is
 kept: the response z at full resolution over the last ``window_trials`` (2)
 trial lengths, z every ``trace_every`` steps over the whole run (the long
 output traces of the figures), and the states at ``n_snapshots``
@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig, section_with_overrides
-from ..network import RateNetworks
+from ..runtime import Runtime, as_runtime
+from ..system import DynamicalSystem, check_system
 from ..task import STREAMS, SPMTask, trial_rng
 
 __all__ = ["AttractorProbe", "probe_attractors", "probe_starts", "count_distinct", "dynamics_config",
@@ -46,8 +47,10 @@ def dynamics_config(cfg: DynamicsConfig | None = None, **overrides) -> DynamicsC
     return section_with_overrides(DynamicsConfig, cfg, **overrides)
 
 
-def check_trial_end_states(net: RateNetworks, trial_end_states: torch.Tensor) -> torch.Tensor:
-    """Validate ``trial_end_states: (B, 4, N)``; returns them on the networks' device and dtype."""
+def check_trial_end_states(net: DynamicalSystem, trial_end_states: torch.Tensor) -> torch.Tensor:
+    """Validate ``net`` (a :class:`~slowmem.system.DynamicalSystem`) and ``trial_end_states: (B, 4, N)``;
+    returns them on the system's device and dtype."""
+    check_system(net)
     x = torch.as_tensor(trial_end_states)
     if x.ndim != 3 or x.shape != (net.B, 4, net.N):
         raise ConfigError(f"trial_end_states must be (B={net.B}, 4, N={net.N}), one state per trial type; "
@@ -184,7 +187,7 @@ def is_settled(finite, output_variance, variance_tolerance: float):
     return finite & (output_variance < variance_tolerance)
 
 
-def probe_starts(net: RateNetworks, trial_end_states: torch.Tensor, cfg: DynamicsConfig | None = None
+def probe_starts(net: DynamicalSystem, trial_end_states: torch.Tensor, cfg: DynamicsConfig | None = None
                  ) -> tuple[torch.Tensor, np.ndarray]:
     """The probe's start states.
 
@@ -251,7 +254,7 @@ class _ProbePlan:
     snaps_at: np.ndarray
 
 
-def _probe_one(one: RateNetworks, one_fast: RateNetworks, xk: torch.Tensor, plan: _ProbePlan, task: SPMTask,
+def _probe_one(one: DynamicalSystem, one_fast: DynamicalSystem, xk: torch.Tensor, plan: _ProbePlan, task: SPMTask,
                zk: torch.Tensor, snaps_k: torch.Tensor, bar) -> tuple[torch.Tensor, torch.Tensor, int]:
     """One network's probe runs ``xk: (1, S, N)``: fills its window ``zk: (W, 1, S)`` and snapshots
     ``snaps_k: (n_snap, S, N)`` in place; returns ``(final state, trace (Tt, 1, S), steps simulated)``."""
@@ -277,7 +280,7 @@ def _probe_one(one: RateNetworks, one_fast: RateNetworks, xk: torch.Tensor, plan
         t = b
         end = plan.switch if b < plan.switch else plan.total    # at rest: so to the end of its phase
         if b < end and _at_rest(before, xk):
-            z_now = (torch.tanh(xk) * n.wo[..., 0].unsqueeze(1)).sum(-1).to(dtype)           # (1, S)
+            z_now = n.readouts(xk)[..., 0].to(dtype)                                          # (1, S)
             _record(z_now.unsqueeze(0).expand(end - b, 1, S), b, every, w0, trace, zk)
             snaps_k[torch.as_tensor((snaps_at > b) & (snaps_at <= end))] = xk[0].to(dtype)
             t = end
@@ -285,9 +288,9 @@ def _probe_one(one: RateNetworks, one_fast: RateNetworks, xk: torch.Tensor, plan
     return xk.to(dtype), torch.cat(trace), simulated
 
 
-def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def probe_attractors(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                      cfg: DynamicsConfig | None = None, probe_trials: int | None = None,
-                     progress: bool = False) -> AttractorProbe:
+                     progress: bool = False, runtime: Runtime | None = None) -> AttractorProbe:
     """Run B networks autonomously from noisy trial-end states and the origin (book: Methods, Taxonomy).
 
     Args:
@@ -295,6 +298,8 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         trial_end_states: ``(B, 4, N)`` indexed by trial type.
         cfg: a :class:`~slowmem.config.DynamicsConfig` (defaults if None).
         probe_trials: override of ``cfg.probe_trials`` (trial lengths to run).
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`): ``simulation_dtype`` of the long
+            approach, ``chunk_trials`` per call; None: the defaults.
     Returns:
         :class:`AttractorProbe`.
     """
@@ -302,21 +307,21 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
 
     t0 = time.perf_counter()
     cfg = dynamics_config(cfg, probe_trials=probe_trials)
+    runtime = as_runtime(runtime)
     x, centre = probe_starts(net, trial_end_states, cfg)
     starts = x.clone()
     total = cfg.probe_trials * task.T
     window = cfg.window_trials * task.T
     w0 = total - window
-    # the long approach runs in cfg.simulation_dtype; one trial length before the window, and the window, in
+    # the long approach runs in runtime.simulation_dtype; one trial length before the window, and the window, in
     # the network's own precision (the window's variance and final outputs are what the taxonomy reads)
     switch = max(0, w0 - task.T)
-    fast_net = net.as_dtype(cfg.simulation_dtype)
+    fast_net = net.as_dtype(runtime.simulation_dtype)
     snaps_at = _snapshot_steps(total, task.period_steps["response"], cfg.n_snapshots)
-    chunk = cfg.chunk_trials * task.T
+    chunk = runtime.chunk_trials * task.T
     cuts = np.unique(np.concatenate([np.arange(0, total, chunk), [switch, w0, total], snaps_at]))
     B, S, N = x.shape
     dev = net.device
-    wo = net.wo[..., 0]                                      # (B, N)
     z_window = torch.empty((window, B, S), device=dev, dtype=net.dtype)
     trace = []
     snaps = torch.empty((len(snaps_at), B, S, N), device=dev, dtype=net.dtype)
@@ -333,7 +338,7 @@ def probe_attractors(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         bar.close()
     x = torch.cat(finals)
     trace = [torch.cat(traces, dim=1)]
-    final_z = (torch.tanh(x) * wo.unsqueeze(1)).sum(-1)        # (B, S)
+    final_z = net.readouts(x)[..., 0]                          # (B, S)
     finite = torch.isfinite(x).all(-1) & torch.isfinite(z_window).all(0)
     var = z_window.var(0, unbiased=False)
     settled = is_settled(finite, var, cfg.variance_tolerance)

@@ -29,13 +29,15 @@ import pandas as pd
 import torch
 
 from ..config import PERIODS, DynamicsConfig, NetworkConfig
-from ..network import RateNetworks
+from ..runtime import Runtime
+from ..system import DynamicalSystem
 from ..task import SPMTask
 from .activity import ActivityProfile, activity_profile
 from .attractors import AttractorProbe, dynamics_config, probe_attractors
 from .manifold import SlowManifold, analyze_manifold
 from .mechanisms import Mechanisms, classify, classify_original, slow_manifold_check
 from .slowpoints import SlowPoints, find_slow_points, sample_starts
+from .tables import flatten_summaries
 
 __all__ = ["DynamicsResult", "analyze_dynamics", "summarize", "dynamics_table"]
 
@@ -45,7 +47,8 @@ class DynamicsResult:
     """Everything the dynamics analyses found for B networks.
 
     Attributes:
-        seeds: ``(B,)``; configs: the B network configs.
+        seeds: ``(B,)``; configs: the B network configs of a system that has them (a
+            :class:`~slowmem.network.RateNetworks`), else B times None.
         probe, mechanisms, activity: the first three results.
         slow_points: the sampled slow-point search, or None unless ``cfg.sampled_slow_points``.
         slow_manifold: ``(B,)`` bool, :func:`~slowmem.analysis.mechanisms.slow_manifold_check` (None with
@@ -58,7 +61,7 @@ class DynamicsResult:
     """
 
     seeds: np.ndarray
-    configs: tuple[NetworkConfig, ...]
+    configs: tuple[NetworkConfig | None, ...]
     probe: AttractorProbe
     mechanisms: Mechanisms
     activity: ActivityProfile
@@ -69,18 +72,21 @@ class DynamicsResult:
     mechanism_original: np.ndarray | None = None
 
 
-def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
-                     cfg: DynamicsConfig | None = None, progress: bool = False) -> DynamicsResult:
+def analyze_dynamics(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
+                     cfg: DynamicsConfig | None = None, progress: bool = False,
+                     runtime: Runtime | None = None) -> DynamicsResult:
     """Probe, classify, profile and find the slow points of B networks (see the module docstring).
 
     Args:
         trial_end_states: ``(B, 4, N)`` indexed by trial type.
         cfg: a :class:`~slowmem.config.DynamicsConfig` (defaults if None).
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`: the probe's simulation precision and
+            chunking, the Newton stage's chunk size; None: the defaults); never part of the result's identity.
     """
     cfg = dynamics_config(cfg)
     sec = {}
     t = time.perf_counter()
-    probe = probe_attractors(networks, task, trial_end_states, cfg=cfg, progress=progress)
+    probe = probe_attractors(networks, task, trial_end_states, cfg=cfg, progress=progress, runtime=runtime)
     mech = classify(probe, task, cfg=cfg)
     sec["probe"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -95,11 +101,12 @@ def analyze_dynamics(networks: RateNetworks, task: SPMTask, trial_end_states: to
         t = time.perf_counter()
         snaps = probe.snapshots.to(act.states.dtype)
         starts = sample_starts(networks, [snaps, act.states], cfg.slow_starts)
-        points = find_slow_points(networks, starts, cfg=cfg, progress=progress)
+        points = find_slow_points(networks, starts, cfg=cfg, progress=progress, runtime=runtime)
         check = slow_manifold_check(points, cfg=cfg)
         sec["slow_points"] = time.perf_counter() - t
     act.states = None                                        # the largest array; not needed any more
-    return DynamicsResult(np.asarray(networks.seeds), tuple(networks.configs), probe, mech, act, points,
+    configs = tuple(getattr(networks, "configs", None) or (None,) * networks.B)
+    return DynamicsResult(np.asarray(networks.seeds), configs, probe, mech, act, points,
                           check, sec, manifold, classify_original(probe, task))
 
 
@@ -162,8 +169,9 @@ def _summaries(res: DynamicsResult) -> list[dict]:
     return out
 
 
-def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
-              progress: bool = False, cfg: DynamicsConfig | None = None) -> list[dict]:
+def summarize(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
+              progress: bool = False, cfg: DynamicsConfig | None = None,
+              runtime: Runtime | None = None) -> list[dict]:
     """One JSON-ready dict per network (the :data:`slowmem.analysis.ANALYSES` contract).
 
     Keys: ``mechanism``, ``n_memories``, ``efficiency`` (None unless every
@@ -177,23 +185,23 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
     angle, implied and measured time constants, the speed profile's summary
     numbers overall and per trial type). ``cfg``: a
     :class:`~slowmem.config.DynamicsConfig` (defaults if None, which is what
-    ``slowmem analyze`` and the sweep use).
+    ``slowmem analyze`` and the sweep use). ``runtime``: the run settings, as in :func:`analyze_dynamics`.
     """
-    return _summaries(analyze_dynamics(networks, task, trial_end_states, cfg=cfg, progress=progress))
+    return _summaries(analyze_dynamics(networks, task, trial_end_states, cfg=cfg, progress=progress,
+                                       runtime=runtime))
 
 
 def dynamics_table(result: DynamicsResult) -> pd.DataFrame:
-    """One row per network: ``seed, N, g, pg, fb``, ``mechanism``, then the scalar entries of :func:`summarize`.
+    """One row per network: ``seed, N, g, pg, fb`` (where the system has configs), ``mechanism``, then the
+    scalar entries of :func:`summarize`.
 
     Column names are those of a stored population table
-    (:func:`slowmem.store.load_results`): ``dynamics.<key>``, nested keys
-    joined by dots (``dynamics.probe.n_settled``), lists left out, and the
+    (:func:`slowmem.store.load_results`; both use :func:`.tables.flatten_summaries`): ``dynamics.<key>``, nested
+    keys joined by dots (``dynamics.probe.n_settled``), lists left out, and the
     label also as ``mechanism``; so live and stored tables feed the same plots.
     """
-    from ..store import flatten_summaries
-
     rows = []
     for c, seed, summ in zip(result.configs, result.seeds, _summaries(result)):
-        rows.append({"seed": int(seed), "N": c.N, "g": c.g, "pg": c.pg, "fb": c.fb,
-                     **flatten_summaries({"dynamics": summ})})
+        known = {"N": c.N, "g": c.g, "pg": c.pg, "fb": c.fb} if c is not None else {}
+        rows.append({"seed": int(seed), **known, **flatten_summaries({"dynamics": summ})})
     return pd.DataFrame(rows)

@@ -40,7 +40,7 @@ condition is the same at every delay, so it is simulated once; the delay is
 then one autonomous run to the longest delay whose state is snapshotted at
 every delay of the grid; stimulus 2, delay 2 and the response of all
 snapshots run as one batched simulation of ``delays x conditions`` per
-network (split into chunks of at most ``max_chunk_elements`` numbers), and so
+network (split into chunks of at most ``Runtime.max_chunk_elements`` numbers), and so
 does the settling run of the failed trials. A whole curve is a handful of
 simulations, never a Python loop over networks or conditions.
 """
@@ -56,7 +56,8 @@ import torch
 
 from ..config import ConfigError, MemoryConfig, duration_to_steps, section_with_overrides
 from ..evaluation import trial_failed
-from ..network import RateNetworks
+from ..runtime import Runtime, as_runtime
+from ..system import DynamicalSystem
 from ..task import STREAMS, TRIAL_TYPES, SPMTask, trial_rng
 
 #: The two forgetting protocols (see the module docstring).
@@ -79,7 +80,7 @@ def memory_config(cfg: MemoryConfig | None = None, **overrides) -> MemoryConfig:
     return section_with_overrides(MemoryConfig, cfg, **overrides)
 
 
-def check_starts(net: RateNetworks, trial_end_states: torch.Tensor) -> torch.Tensor:
+def check_starts(net: DynamicalSystem, trial_end_states: torch.Tensor) -> torch.Tensor:
     """Validate ``trial_end_states: (B, S, N)`` against ``net``; returns them on its device and dtype."""
     x = torch.as_tensor(trial_end_states)
     if x.ndim != 3 or x.shape[0] != net.B or x.shape[2] != net.N or x.shape[1] < 1:
@@ -123,8 +124,8 @@ def delay_grid(task: SPMTask, delays: Sequence[float] | None = None, *, step: fl
     return d, steps
 
 
-def simulate(net: RateNetworks, x0: torch.Tensor, inputs: torch.Tensor | None = None, **kw):
-    """:meth:`RateNetworks.simulate` with the analyses' fast integrator (one seam for the memory analyses).
+def simulate(net: DynamicalSystem, x0: torch.Tensor, inputs: torch.Tensor | None = None, **kw):
+    """The system's ``simulate`` with the analyses' fast integrator (one seam for the memory analyses).
 
     It deliberately does not change torch's thread count: switching it back
     and forth inside one process was seen to corrupt later batched
@@ -133,9 +134,9 @@ def simulate(net: RateNetworks, x0: torch.Tensor, inputs: torch.Tensor | None = 
     return net.simulate(x0, inputs, fast=True, **kw)
 
 
-def _chunk_size(net: RateNetworks, cfg: MemoryConfig, per_unit: int) -> int:
+def _chunk_size(net: DynamicalSystem, max_chunk_elements: int, per_unit: int) -> int:
     """How many units (each ``per_unit`` conditions) fit in one chunk of ``max_chunk_elements``."""
-    return max(1, cfg.max_chunk_elements // max(1, net.B * per_unit * net.N))
+    return max(1, max_chunk_elements // max(1, net.B * per_unit * net.N))
 
 
 def _padded_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -153,7 +154,7 @@ def _padded_index(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | Non
     return torch.where(valid, order, torch.zeros_like(order)), valid
 
 
-def settled_output(net: RateNetworks, task: SPMTask, x_end: torch.Tensor,
+def settled_output(net: DynamicalSystem, task: SPMTask, x_end: torch.Tensor,
                    cfg: MemoryConfig | None = None) -> torch.Tensor:
     """``(B, F)`` float64 on the CPU: the mean output over the last response-window length of an
     autonomous run of ``settle_trials`` trial lengths from ``x_end: (B, F, N)``."""
@@ -164,7 +165,7 @@ def settled_output(net: RateNetworks, task: SPMTask, x_end: torch.Tensor,
     return sim.outputs[..., 0].double().mean(0).cpu()
 
 
-def settle_failure_type(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, nominal: torch.Tensor,
+def settle_failure_type(net: DynamicalSystem, task: SPMTask, x_end: torch.Tensor, nominal: torch.Tensor,
                         cfg: MemoryConfig | None = None) -> torch.Tensor:
     """Is each failed trial ``asymptotic``? ``(B, F)`` bool on the CPU.
 
@@ -183,8 +184,8 @@ def _asymptotic(z: torch.Tensor, nominal: torch.Tensor, cfg: MemoryConfig) -> to
     return ~((z - nominal.detach().to("cpu", torch.float64)).abs() <= cfg.asymptotic_tolerance)
 
 
-def _settle_failed(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed: torch.Tensor,
-                   cfg: MemoryConfig) -> torch.Tensor:
+def _settle_failed(net: DynamicalSystem, task: SPMTask, x_end: torch.Tensor, failed: torch.Tensor,
+                   cfg: MemoryConfig, max_chunk_elements: int) -> torch.Tensor:
     """``(B, K)`` settled outputs (:func:`settled_output`; NaN where not failed) of the trials
     ``failed: (B, K)`` ending at ``x_end: (B, K, N)``, each settled once, in chunks."""
     B, K, N = x_end.shape
@@ -193,7 +194,7 @@ def _settle_failed(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed
     if sel is None:
         return out
     idx, valid = sel
-    per = max(1, cfg.max_chunk_elements // max(1, B * N))
+    per = max(1, max_chunk_elements // max(1, B * N))
     for c in range(0, idx.shape[1], per):
         ic, vc = idx[:, c:c + per], valid[:, c:c + per]
         z = settled_output(net, task, x_end.gather(1, ic.unsqueeze(-1).expand(-1, -1, N)), cfg)
@@ -202,7 +203,7 @@ def _settle_failed(net: RateNetworks, task: SPMTask, x_end: torch.Tensor, failed
     return out
 
 
-def _snapshots(net: RateNetworks, x: torch.Tensor, offsets: np.ndarray, task: SPMTask,
+def _snapshots(net: DynamicalSystem, x: torch.Tensor, offsets: np.ndarray, task: SPMTask,
                budget: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``x: (B, K, N)`` autonomously and keep the state after each of ``offsets`` steps.
 
@@ -332,10 +333,11 @@ class ForgettingCurve:
         })
 
 
-def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def forgetting_curve(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                      delays: Sequence[float] | None = None, delay_step: float | None = None,
                      n_draws: int | None = None, cfg: MemoryConfig | None = None,
-                     protocol: str = "replace", progress: bool = False) -> ForgettingCurve:
+                     protocol: str = "replace", progress: bool = False,
+                     runtime: Runtime | None = None) -> ForgettingCurve:
     """Forgetting curves of B networks (claim C4; book: Methods, Forgetting).
 
     Args:
@@ -351,6 +353,8 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         protocol: ``replace`` (delay 1 is the grid value; failure against the
             target) or ``extend`` (the grid value is added after the nominal
             delay 1; failure against the network's own unstretched final output).
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`): ``simulation_dtype`` of the trials
+            (the network's weights are cast), ``max_chunk_elements``; None: the defaults.
     Returns:
         :class:`ForgettingCurve` with ``K = S * 4 * n_draws`` conditions per delay.
     """
@@ -360,13 +364,13 @@ def forgetting_curve(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
     d, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
     if protocol == "extend":
         steps = steps + task.period_steps["delay1"]
-    return _curves(net, task, trial_end_states, steps, (protocol,), cfg, progress)[protocol]
+    return _curves(net, task, trial_end_states, steps, (protocol,), cfg, progress, runtime)[protocol]
 
 
-def forgetting_curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def forgetting_curves(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                       delays: Sequence[float] | None = None, delay_step: float | None = None,
                       cfg: MemoryConfig | None = None, protocols: Sequence[str] | None = None,
-                      progress: bool = False) -> dict[str, ForgettingCurve]:
+                      progress: bool = False, runtime: Runtime | None = None) -> dict[str, ForgettingCurve]:
     """Both forgetting protocols from one set of simulations: protocol -> :class:`ForgettingCurve`.
 
     ``delays`` (or the grid of ``cfg`` with ``delay_step``) are the *total*
@@ -376,7 +380,7 @@ def forgetting_curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.
     2, 4, ..., 194), against the unstretched trial (total = delay 1, simulated
     once more if the grid lacks it). Every stretched trial and every settling
     run is simulated once for both protocols.
-    ``protocols`` defaults to ``cfg.forgetting_protocols``.
+    ``protocols`` defaults to ``cfg.forgetting_protocols``; ``runtime`` as in :func:`forgetting_curve`.
     """
     cfg = memory_config(cfg)
     protocols = tuple(cfg.forgetting_protocols if protocols is None else protocols)
@@ -384,17 +388,19 @@ def forgetting_curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.
     if bad or not protocols:
         raise ConfigError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {bad or list(protocols)!r}")
     _, steps = delay_grid(task, delays, step=delay_step, cfg=cfg)
-    return _curves(net, task, trial_end_states, steps, protocols, cfg, progress)
+    return _curves(net, task, trial_end_states, steps, protocols, cfg, progress, runtime)
 
 
-def _curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, total_steps: np.ndarray,
-            protocols: tuple[str, ...], cfg: MemoryConfig, progress: bool) -> dict[str, ForgettingCurve]:
+def _curves(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, total_steps: np.ndarray,
+            protocols: tuple[str, ...], cfg: MemoryConfig, progress: bool,
+            runtime: Runtime | None) -> dict[str, ForgettingCurve]:
     """The forgetting curves of ``protocols`` at total delay-1 lengths ``total_steps`` (see
     :func:`forgetting_curves`; ``extend`` reads the totals beyond the nominal delay 1)."""
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    net = net.as_dtype(cfg.simulation_dtype)
+    runtime = as_runtime(runtime)
+    net = net.as_dtype(runtime.simulation_dtype)
     starts = check_starts(net, trial_end_states)
     d1 = task.period_steps["delay1"]
     extend = "extend" in protocols
@@ -415,14 +421,14 @@ def _curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, to
     mean = torch.empty((B, D, K0), dtype=torch.float64)        # mean response-window output
     final = torch.empty((B, D, K0), dtype=torch.float64)       # last output of the response window
     x_end = torch.empty((B, D, K0, N), device=dev, dtype=dtype)
-    per_chunk = _chunk_size(net, cfg, K0)
+    per_chunk = _chunk_size(net, runtime.max_chunk_elements, K0)
     chunks = [(a, min(a + per_chunk, D)) for a in range(0, D, per_chunk)]
     with torch.no_grad():
         x = simulate(net, x0, tr.inputs[w["stim1"]], dt=dt, tau=tau, outputs=False).final_state  # end of stim 1
         done = 0                                              # delay steps already run on x
         for a, b in tqdm(chunks, desc="forgetting curve", disable=not progress, unit="chunk"):
             Dc = b - a
-            snaps, x = _snapshots(net, x, steps[a:b] - done, task, cfg.max_chunk_elements)
+            snaps, x = _snapshots(net, x, steps[a:b] - done, task, runtime.max_chunk_elements)
             done = int(steps[b - 1])
             xs = snaps.permute(1, 0, 2, 3).reshape(B, Dc * K0, N)
             inp = after.unsqueeze(2).expand(T2, B, Dc, K0, 2).reshape(T2, B, Dc * K0, 2)
@@ -446,7 +452,7 @@ def _curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, to
         for cols, f, _ in parts.values():
             any_failed[:, cols] |= f
         settled = _settle_failed(net, task, x_end.reshape(B, D * K0, N), any_failed.reshape(B, D * K0),
-                                 cfg).reshape(B, D, K0)
+                                 cfg, runtime.max_chunk_elements).reshape(B, D, K0)
     out = {}
     seconds = time.perf_counter() - t0
     for proto in protocols:
@@ -463,7 +469,7 @@ def _curves(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, to
     return out
 
 
-def delay_drift(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *, trial_type: int = 0,
+def delay_drift(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *, trial_type: int = 0,
                 start: int = 0, duration: float = 200.0, record_every: int = 10,
                 seed_stream: int | str = "forgetting") -> dict:
     """One stimulus, then an unusually long delay: how the memory drifts.

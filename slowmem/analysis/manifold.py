@@ -4,9 +4,9 @@ Claim C2 of Ghazizadeh & Ching (2021, Results; Methods, dynamical-systems analys
 slow-manifold networks hold a memory *along* a slow manifold of the autonomous dynamics rather than
 *at* a fixed point; the paper's "depth of attractors" is the speed along autonomous runs. The attractor probe
 (:mod:`~slowmem.analysis.attractors`) only counts where the long runs end; this module looks at the
-memory on its way, with the autonomous field ``F(x) = -x + M tanh(x)`` (``M =
-net.closed_loop()``, time in units of tau) and the *speed* ``v(x) = |F(x)| / sqrt(N)`` (RMS over
-units, per tau, like every distance in :class:`~slowmem.config.DynamicsConfig`).
+memory on its way, with the autonomous field ``F(x)`` of the system (``vector_field``; ``-x + M tanh(x)``
+with ``M = net.closed_loop()`` for a rate network, time in units of tau) and the *speed*
+``v(x) = |F(x)| / sqrt(N)`` (RMS over units, per tau, like every distance in :class:`~slowmem.config.DynamicsConfig`).
 
 **Memory trajectories** (per network):
 
@@ -78,10 +78,11 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
-from ..network import RateNetworks
+from ..system import DynamicalSystem
 from ..task import SPMTask
+from .activity import activity_profile
 from .attractors import check_trial_end_states, dynamics_config
-from .slowpoints import SlowPoints, jacobian
+from .slowpoints import PointField, SlowPoints
 from .speed import (
     DELAYS,
     AutonomousRuns,
@@ -95,8 +96,7 @@ from .speed import (
 )
 
 __all__ = ["SlowManifold", "analyze_manifold", "memory_points", "MemoryPoints", "reference_speed",
-           "autonomous_runs", "AutonomousRuns", "field_speed", "subspace_angle_deg", "DELAYS", "read_manifold_check",
-           "manifold_check_frames"]
+           "autonomous_runs", "AutonomousRuns", "field_speed", "subspace_angle_deg", "DELAYS"]
 
 # --------------------------------------------------------------------------- the whole analysis
 @dataclass
@@ -286,7 +286,7 @@ def _run_seeds(runs: AutonomousRuns, slow: np.ndarray, settled: np.ndarray, n: i
     return seeds.reshape(B, K * n, N), torch.as_tensor(ok.reshape(B, K * n), device=runs.states.device), pick
 
 
-def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def analyze_manifold(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                      test_states: torch.Tensor | None = None, trial_types: np.ndarray | None = None,
                      cfg: DynamicsConfig | None = None) -> SlowManifold:
     """Slow points on the memory, speed profiles and slow directions of B networks (module docstring).
@@ -347,10 +347,9 @@ def analyze_manifold(net: RateNetworks, task: SPMTask, trial_end_states: torch.T
         implied_time_constant=drift["implied"], measured_time_constant=drift["measured"], seconds=sec)
 
 
-def _test_states(net: RateNetworks, task: SPMTask, ends: torch.Tensor, test_states, trial_types, cfg):
+def _test_states(net: DynamicalSystem, task: SPMTask, ends: torch.Tensor, test_states, trial_types, cfg):
     """The test trials' states ``(T, B, K, N)`` in float64 and their types ``(K,)``, checked (run here if None)."""
     if test_states is None:
-        from .activity import activity_profile
 
         act = activity_profile(net, task, ends, cfg=cfg, keep_states=True)
         test_states, trial_types = act.states, act.trial_types
@@ -387,10 +386,13 @@ def _run_statistics(runs: AutonomousRuns, slow: np.ndarray, settled: np.ndarray,
             "slow_duration": (below_slow & ~below_settled).sum(0) * dt}
 
 
-def _linearise(net: RateNetworks, M: torch.Tensor, mp: MemoryPoints, runs: AutonomousRuns, rs_pick: np.ndarray,
-               n_delay_seeds: int, cfg: DynamicsConfig, tau: float) -> dict:
-    """Distinct points, where each run's drift is measured, which points to linearise, and their Jacobians."""
+def _linearise(net: DynamicalSystem, M: torch.Tensor | DynamicalSystem, mp: MemoryPoints, runs: AutonomousRuns,
+               rs_pick: np.ndarray, n_delay_seeds: int, cfg: DynamicsConfig, tau: float) -> dict:
+    """Distinct points, where each run's drift is measured, which points to linearise, and their Jacobians.
+
+    ``M``: the fast path's matrix ``(B, N, N)`` or the system in float64 (:func:`~slowmem.analysis.speed._f64`)."""
     B, N = net.B, net.N
+    pf = PointField(net, M) if torch.is_tensor(M) else PointField(M)
     S = mp.leader.shape[1]
     lead = mp.leader == np.arange(S)
     bi, si = np.nonzero(lead)
@@ -419,16 +421,18 @@ def _linearise(net: RateNetworks, M: torch.Tensor, mp: MemoryPoints, runs: Auton
     with torch.no_grad():
         for a in range(0, P, 16):
             sl_ = slice(a, a + 16)
-            e, V = torch.linalg.eig(jacobian(M[net_of[sl_].to(net.device)], xs[sl_]))
+            e, V = torch.linalg.eig(pf.jacobian(net_of[sl_].to(net.device), xs[sl_]))
             o = torch.argsort(e.real, dim=1, descending=True)
             eig[sl_] = torch.gather(e, 1, o)
             vec[sl_] = torch.gather(V, 2, o[:, None, :1].expand(-1, N, 1))[..., 0]
-        F, _ = field_speed(M[net_of.to(net.device)], xs[:, None], tau) if P else (xs[:, None], None)
-        F = F[:, 0]
+        if P and pf.M is not None:
+            F = field_speed(M[net_of.to(net.device)], xs[:, None], tau)[0][:, 0]
+        else:
+            F = pf.field(net_of.to(net.device), xs) if P else xs
         q = 0.5 * (F ** 2).sum(-1)
         # the drift at each point itself: its angle to the leading eigenvector, and the speed's local decay
         # rate d ln v / dt = F.JF / |F|^2 along the trajectory through it
-        JF = torch.stack([jacobian(M[net_of[i:i + 1].to(net.device)], xs[i:i + 1])[0] @ F[i] for i in range(P)]) \
+        JF = torch.stack([pf.jacobian(net_of[i:i + 1].to(net.device), xs[i:i + 1])[0] @ F[i] for i in range(P)]) \
             if P else F
         local_rate = ((F * JF).sum(-1) / (F * F).sum(-1).clamp_min(1e-300) / tau).cpu().numpy()
         point_angle = np.array([subspace_angle_deg(F[i], vec[i]) for i in range(P)])
@@ -491,44 +495,3 @@ def _slow_direction(M, runs: AutonomousRuns, lin: dict, own: np.ndarray, dt: flo
             re = float(eig[j, 0].real)
             out["implied"][b, k] = -1.0 / re if re != 0 else np.inf
     return out
-
-
-# --------------------------------------------------------------------------- the stored population check
-#: Where ``benchmarks/manifold_population.py`` writes its result in a source checkout.
-MANIFOLD_CHECK = "manifold_check.json"
-
-
-def read_manifold_check(path=None) -> dict:
-    """The JSON document of ``benchmarks/manifold_population.py`` (default: ``book/data/manifold_check.json``)."""
-    import json
-    from pathlib import Path
-
-    p = Path(path) if path is not None else Path(__file__).resolve().parents[2] / "book" / "data" / MANIFOLD_CHECK
-    if not p.exists():
-        raise ConfigError(f"no manifold check at {p}; make it with "
-                          "`PYTHONPATH=. python benchmarks/manifold_population.py --json {p}`")
-    return json.loads(p.read_text())
-
-
-def manifold_check_frames(doc: dict) -> dict:
-    """Tables of a :func:`read_manifold_check` document: ``networks`` (one row each), ``share`` (per
-    mechanism), ``share_by_fb`` (mechanism x fb), ``separation`` (SM - FP, all and within fb = 1)
-    and ``sensitivity``."""
-    import pandas as pd
-
-    nets = pd.DataFrame(doc["networks"])
-    share = pd.DataFrame(doc["share"]).T[["n", "n_with_slow_points", "share", "median_n_slow_points"]]
-    by_fb = pd.DataFrame([{"mechanism": m, "fb": float(fb), **v} for m, s in doc["share"].items()
-                          for fb, v in s["by_fb"].items()])
-    by_fb["share"] = by_fb["n_with_slow_points"] / by_fb["n"]
-    sep = []
-    for key, v in doc["separation"].items():
-        for part in ("all", "fb1"):
-            d = v[part]
-            sep.append({"quantity": ("log10 " if v["log10"] else "") + key, "networks": part,
-                        "n SM": d["n_sm"], "n FP": d["n_fp"], "median SM": d["median_sm"], "median FP": d["median_fp"],
-                        "SM - FP": d["difference"], "95% interval": None if d["ci95"] is None else
-                        f"[{d['ci95'][0]:.3g}, {d['ci95'][1]:.3g}]"})
-    return {"networks": nets, "share": share, "share_by_fb": by_fb.pivot_table(index="fb", columns="mechanism",
-                                                                              values="share"),
-            "separation": pd.DataFrame(sep), "sensitivity": pd.DataFrame(doc["sensitivity"])}

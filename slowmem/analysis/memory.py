@@ -25,7 +25,8 @@ import pandas as pd
 import torch
 
 from ..config import ConfigError, MemoryConfig
-from ..network import RateNetworks
+from ..runtime import Runtime
+from ..system import DynamicalSystem
 from ..task import SPMTask
 from .forgetting import ForgettingCurve, forgetting_curves, memory_config
 from .robustness import StressTest, distraction, interruptions
@@ -109,10 +110,11 @@ def _with_control(levels: Sequence[float]) -> tuple[float, ...]:
     return tuple(levels) if 0.0 in levels else (0.0, *levels)
 
 
-def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def run_memory(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                cfg: MemoryConfig | None = None, delays: Sequence[float] | None = None,
                delay_step: float | None = None, sigmas: Sequence[float] | None = None,
-               fractions: Sequence[float] | None = None, progress: bool = False) -> MemoryResults:
+               fractions: Sequence[float] | None = None, progress: bool = False,
+               runtime: Runtime | None = None) -> MemoryResults:
     """Forgetting curve, distraction and interruption of B networks.
 
     Args:
@@ -122,26 +124,29 @@ def run_memory(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Te
             delay 1 as extra delays (:func:`~slowmem.analysis.forgetting.forgetting_curves`).
         sigmas: noise levels (default: 0 and ``cfg.sigmas``).
         fractions: silenced fractions (default: 0 and ``cfg.interruption_fractions``).
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`: simulation precision, chunk size;
+            None: the defaults); never part of the result's identity.
     """
     cfg = memory_config(cfg)
     sig = _with_control(cfg.sigmas) if sigmas is None else sigmas
     fra = _with_control(cfg.interruption_fractions) if fractions is None else fractions
     fc = forgetting_curves(networks, task, trial_end_states, delays=delays, delay_step=delay_step, cfg=cfg,
-                           progress=progress)
+                           progress=progress, runtime=runtime)
     ds: dict[str, StressTest] = {}
     for d in cfg.distractors:          # the noiseless control is simulated once, for the first distractor
         first = next(iter(ds.values()), None)
         control = first.select_level(0.0) if first is not None and 0.0 in sig else None
         ds[d] = distraction(networks, task, trial_end_states, sigmas=sig, cfg=cfg, distractor=d, progress=progress,
-                            control=control, repeats=None if first is None else cfg.variant_repeats)
+                            control=control, repeats=None if first is None else cfg.variant_repeats, runtime=runtime)
     it = interruptions(networks, task, trial_end_states, fractions=fra, cfg=cfg, progress=progress,
-                       repeats={p: cfg.variant_repeats for p in cfg.interruptions[1:]})
+                       repeats={p: cfg.variant_repeats for p in cfg.interruptions[1:]}, runtime=runtime)
     return MemoryResults(fc, ds, it, cfg)
 
 
-def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def summarize(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
               progress: bool = False, cfg: MemoryConfig | None = None, delay_step: float | None = None,
-              sigmas: Sequence[float] | None = None, fractions: Sequence[float] | None = None) -> list[dict]:
+              sigmas: Sequence[float] | None = None, fractions: Sequence[float] | None = None,
+              runtime: Runtime | None = None) -> list[dict]:
     """Memory under stress, one JSON-ready dict per network (same order as ``networks.seeds``).
 
     Keys of each dict (summary version 2):
@@ -168,11 +173,12 @@ def summarize(networks: RateNetworks, task: SPMTask, trial_end_states: torch.Ten
 
     The delay grid defaults to ``cfg.summary_delay_step`` (2 time units, 100
     delays) to keep the summary fast; ``delay_step=0.5`` gives the paper's grid.
+    ``runtime``: the run settings (:class:`~slowmem.runtime.Runtime`), as in :func:`run_memory`.
     """
     cfg = memory_config(cfg)
     step = cfg.summary_delay_step if delay_step is None else delay_step
     res = run_memory(networks, task, trial_end_states, cfg=cfg, delay_step=step, sigmas=sigmas,
-                     fractions=fractions, progress=progress)
+                     fractions=fractions, progress=progress, runtime=runtime)
     return res.summaries()
 
 

@@ -5,7 +5,7 @@ failed trials with the failure rule of :mod:`slowmem.analysis.forgetting`
 (mean response-window output not within ``failure_tolerance`` = 0.1 of
 nominal, or nearest a wrong encoding). Every trial type is run from every
 trial-end state ``n_repeats`` times (10) at every disturbance level, all levels
-of all networks in one batched simulation (chunked by ``max_chunk_elements``).
+of all networks in one batched simulation (chunked by ``Runtime.max_chunk_elements``).
 
 **Distraction**, two readings (:data:`DISTRACTORS`). ``literal`` (default, as
 the authors' code does it): at every step of stimulus 1, each coordinate of
@@ -19,7 +19,7 @@ in both (nothing added).
 
 **Interruption**, two protocols (:data:`INTERRUPTIONS`): the input to the first
 ``n_off`` units (``n_off = round(fraction * N)``; the paper: 100..900 of
-N = 1000) is silenced through :meth:`~slowmem.network.RateNetworks.simulate`'s
+N = 1000) is silenced through the system's ``simulate``
 ``input_mask``, either during stimulus 1 only (``stim1``, as the paper
 describes it) or for the whole trial, both stimuli (``whole_trial``, what the
 authors' code does: it zeroes those input weights in place).
@@ -42,7 +42,8 @@ import torch
 
 from ..config import ConfigError, MemoryConfig
 from ..evaluation import response_stats, trial_failed
-from ..network import RateNetworks
+from ..runtime import Runtime, as_runtime
+from ..system import DynamicalSystem
 from ..task import STREAMS, SPMTask, trial_rng
 from .forgetting import _chunk_size, check_starts, condition_grid, memory_config, simulate
 
@@ -135,7 +136,7 @@ def silenced_units(fractions: Sequence[float], N: int) -> np.ndarray:
     return np.rint(np.asarray(fractions, dtype=np.float64) * N).astype(np.int64)
 
 
-def _prepare(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, n_repeats: int, stream: int):
+def _prepare(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, n_repeats: int, stream: int):
     """Start states, condition grid, stimulus draws and per-condition start states of one stress test."""
     starts = check_starts(net, trial_end_states)
     B, S, N = starts.shape
@@ -162,11 +163,11 @@ def _expand(t: torch.Tensor, L: int, dim: int) -> torch.Tensor:
     return e.reshape(*shape[:dim], L * shape[dim], *shape[dim + 1:])
 
 
-def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def distraction(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                 sigmas: Sequence[float] | None = None, n_repeats: int | None = None,
                 noise_offset: float | None = None, cfg: MemoryConfig | None = None,
                 distractor: str = "literal", progress: bool = False, control: StressTest | None = None,
-                repeats: int | None = None) -> StressTest:
+                repeats: int | None = None, runtime: Runtime | None = None) -> StressTest:
     """Failure under distraction noise on stimulus 1 (claim C6; book: Methods, Distraction).
 
     Args:
@@ -183,6 +184,8 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
             are not simulated again.
         repeats: run only the first ``repeats`` of the ``n_repeats`` draws per
             (start, type) (the same trials as the full test's; default all).
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`): ``simulation_dtype`` of the trials
+            (the network's weights are cast), ``max_chunk_elements``; None: the defaults.
     Returns:
         :class:`StressTest` with ``levels = sigmas`` and ``K = S * 4 * repeats``.
     """
@@ -190,7 +193,8 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
 
     t0 = time.perf_counter()
     cfg = memory_config(cfg, sigmas=sigmas, n_repeats=n_repeats, noise_offset=noise_offset)
-    net = net.as_dtype(cfg.simulation_dtype)
+    runtime = as_runtime(runtime)
+    net = net.as_dtype(runtime.simulation_dtype)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
                                                         STREAMS["distraction"])
     n1 = task.period_steps["stim1"]
@@ -211,7 +215,7 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
             mean[:, zero[0]] = torch.from_numpy(control.mean_response[:, 0][:, rows])
             todo = np.delete(todo, zero[0])
     levels = all_levels[todo]
-    per_chunk = _chunk_size(net, cfg, K0)
+    per_chunk = _chunk_size(net, runtime.max_chunk_elements, K0)
     chunks = [(a, min(a + per_chunk, len(levels))) for a in range(0, len(levels), per_chunk)]
     with torch.no_grad():
         for a, b in tqdm(chunks, desc="distraction", disable=not progress, unit="chunk"):
@@ -229,9 +233,10 @@ def distraction(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor
                       mean.numpy(), failed.numpy(), time.perf_counter() - t0)
 
 
-def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def interruption(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                  fractions: Sequence[float] | None = None, n_repeats: int | None = None,
-                 cfg: MemoryConfig | None = None, protocol: str = "stim1", progress: bool = False) -> StressTest:
+                 cfg: MemoryConfig | None = None, protocol: str = "stim1", progress: bool = False,
+                 runtime: Runtime | None = None) -> StressTest:
     """Failure when the input to the first ``n_off`` units is silenced (during stimulus 1, or the whole trial).
 
     Args:
@@ -241,17 +246,19 @@ def interruption(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tenso
         n_repeats: stimulus draws per (start, type) (default 10).
         protocol: ``stim1`` or ``whole_trial`` (:data:`INTERRUPTIONS`); the
             same stimulus draws in both.
+        runtime: run settings, as in :func:`distraction`.
     Returns:
         :class:`StressTest` with ``levels = fractions``, ``n_off = round(fraction * N)``.
     """
     return interruptions(net, task, trial_end_states, fractions=fractions, n_repeats=n_repeats, cfg=cfg,
-                         protocols=(protocol,), progress=progress)[protocol]
+                         protocols=(protocol,), progress=progress, runtime=runtime)[protocol]
 
 
-def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tensor, *,
+def interruptions(net: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
                   fractions: Sequence[float] | None = None, n_repeats: int | None = None,
                   cfg: MemoryConfig | None = None, protocols: Sequence[str] | None = None,
-                  progress: bool = False, repeats: Mapping[str, int | None] | None = None) -> dict[str, StressTest]:
+                  progress: bool = False, repeats: Mapping[str, int | None] | None = None,
+                  runtime: Runtime | None = None) -> dict[str, StressTest]:
     """:func:`interruption` under several protocols at once: protocol -> :class:`StressTest`.
 
     The protocols differ from stimulus 2 on only (delay 1 has no input to
@@ -259,7 +266,7 @@ def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tens
     each protocol's result is the one :func:`interruption` gives alone.
     ``protocols`` defaults to ``cfg.interruptions``; ``repeats`` (protocol ->
     number) runs a protocol on the first draws per (start, type) only (the
-    same trials as the others').
+    same trials as the others'); ``runtime`` as in :func:`distraction`.
     """
     from tqdm import tqdm
 
@@ -269,7 +276,8 @@ def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tens
     if bad or not protocols:
         raise ConfigError(f"protocol must be one of {', '.join(INTERRUPTIONS)}; got {bad or list(protocols)!r}")
     t0 = time.perf_counter()
-    net = net.as_dtype(cfg.simulation_dtype)
+    runtime = as_runtime(runtime)
+    net = net.as_dtype(runtime.simulation_dtype)
     starts, start_idx, types_k, rngs, tr, x0 = _prepare(net, task, trial_end_states, cfg.n_repeats,
                                                         STREAMS["interruption"])
     B, K0 = x0.shape[:2]
@@ -283,7 +291,7 @@ def interruptions(net: RateNetworks, task: SPMTask, trial_end_states: torch.Tens
     rows = {p: _first_repeats(K0, cfg.n_repeats, (repeats or {}).get(p)) for p in protocols}
     mean = {p: torch.empty((B, L, len(rows[p])), dtype=torch.float64) for p in protocols}
     unit = torch.arange(N, device=net.device)
-    per_chunk = _chunk_size(net, cfg, K0)
+    per_chunk = _chunk_size(net, runtime.max_chunk_elements, K0)
     chunks = [(a, min(a + per_chunk, L)) for a in range(0, L, per_chunk)]
     kw = dict(dt=task.dt, tau=task.cfg.tau)
     with torch.no_grad():

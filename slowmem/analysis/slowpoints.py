@@ -1,9 +1,10 @@
 """Fixed points and slow points of the closed-loop dynamics (Sussillo & Barak 2013; book: Methods, Slow points).
 
 With feedback folded in, a trained network without input is the autonomous
-system ``dx/dt = F(x) = -x + M tanh(x)`` (time in units of tau), ``M =
-net.closed_loop()`` (B, N, N). Following Sussillo & Barak (2013) we minimise
-the *speed*
+system ``dx/dt = F(x)`` (time in units of tau; any :class:`~slowmem.system.DynamicalSystem`, through
+its ``vector_field`` and ``jacobian``). For a rate network ``F(x) = -x + M tanh(x)``, ``M =
+net.closed_loop()`` (B, N, N), whose closed forms below are the fast path (:class:`PointField`).
+Following Sussillo & Barak (2013) we minimise the *speed*
 
     q(x) = 1/2 |F(x)|^2,   grad q = J(x)^T F(x),   J(x) = -I + M diag(1 - tanh(x)^2)
 
@@ -45,11 +46,12 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
-from ..network import RateNetworks
+from ..runtime import Runtime, as_runtime
+from ..system import DynamicalSystem, closed_loop_matrix, field_at, jacobian_at
 from ..task import STREAMS, trial_rng
 from .attractors import count_distinct, dynamics_config
 
-__all__ = ["SlowPoints", "find_slow_points", "sample_starts", "speed", "jacobian"]
+__all__ = ["SlowPoints", "find_slow_points", "sample_starts", "speed", "jacobian", "PointField"]
 
 _BACKTRACK = 10
 #: Newton stops refining a point once q < _CONVERGED * tol_fixed.
@@ -72,6 +74,38 @@ def jacobian(M: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     J = M * d.unsqueeze(1)
     J.diagonal(dim1=1, dim2=2).sub_(1.0)
     return J
+
+
+class PointField:
+    """The field and Jacobian of a system at points of different systems of its batch.
+
+    A :class:`~slowmem.system.ClosedLoopSystem` (a rate network) uses M's closed forms; any other
+    :class:`~slowmem.system.DynamicalSystem` its ``vector_field`` and ``jacobian``.
+    """
+
+    def __init__(self, system: DynamicalSystem, M: torch.Tensor | None = None):
+        self.system = system
+        self.M = closed_loop_matrix(system) if M is None else M
+
+    def field(self, net_index: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``(..., P, N)`` the field at ``y: (..., P, N)``, point p of system ``net_index[p]``."""
+        if self.M is None:
+            return field_at(self.system, net_index, y)
+        return -y + torch.einsum("pij,...pj->...pi", self.M[net_index], torch.tanh(y))
+
+    def jacobian(self, net_index: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``(P, N, N)`` the Jacobian at ``y: (P, N)``, point p of system ``net_index[p]``."""
+        if self.M is None:
+            return jacobian_at(self.system, net_index, y)
+        return jacobian(self.M[net_index], y)
+
+    def speed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(F (B, K, N), q (B, K))`` at ``x: (B, K, N)`` (:func:`speed` on the fast path)."""
+        if self.M is None:
+            F = self.system.vector_field(x)
+            return F, 0.5 * (F * F).sum(-1)
+        F, _, q = speed(self.M, x)
+        return F, q
 
 
 @dataclass
@@ -128,7 +162,7 @@ class SlowPoints:
                           self.tol_fixed, self.tol_slow, self.seconds)
 
 
-def sample_starts(net: RateNetworks, candidates: list[torch.Tensor] | torch.Tensor, n: int) -> torch.Tensor:
+def sample_starts(net: DynamicalSystem, candidates: list[torch.Tensor] | torch.Tensor, n: int) -> torch.Tensor:
     """``(B, n, N)`` starts drawn uniformly without replacement from pooled trajectory states.
 
     Args:
@@ -161,27 +195,32 @@ def sample_starts(net: RateNetworks, candidates: list[torch.Tensor] | torch.Tens
     return pool.gather(1, idx.unsqueeze(-1).expand(-1, -1, net.N))
 
 
-def _adam(M: torch.Tensor, x0: torch.Tensor, cfg: DynamicsConfig) -> torch.Tensor:
+def _adam(pf: PointField, x0: torch.Tensor, cfg: DynamicsConfig) -> torch.Tensor:
     x = x0.detach().clone().requires_grad_(True)
     if cfg.adam_steps == 0:
         return x.detach()
     opt = torch.optim.Adam([x], lr=cfg.adam_lr)
     gamma = (cfg.adam_final_lr / cfg.adam_lr) ** (1.0 / cfg.adam_steps)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
-    M_T = M.transpose(1, 2)
+    M = pf.M
+    M_T = M.transpose(1, 2) if M is not None else None
     for _ in range(cfg.adam_steps):
         with torch.no_grad():
-            r = torch.tanh(x)
-            F = torch.baddbmm(-x, r, M_T)
-            x.grad = (1 - r * r) * torch.bmm(F, M) - F      # grad q = J^T F (row convention)
+            if M is None:                                   # any system: grad q = J^T F from its Jacobian
+                F = pf.system.vector_field(x)
+                x.grad = torch.einsum("bkji,bkj->bki", pf.system.jacobian(x), F)
+            else:
+                r = torch.tanh(x)
+                F = torch.baddbmm(-x, r, M_T)
+                x.grad = (1 - r * r) * torch.bmm(F, M) - F      # grad q = J^T F (row convention)
         opt.step()
         sched.step()
     return x.detach()
 
 
-def _newton(M: torch.Tensor, net_index: torch.Tensor, x: torch.Tensor, steps: int,
+def _newton(pf: PointField, net_index: torch.Tensor, x: torch.Tensor, steps: int,
             done_below: float) -> tuple[torch.Tensor, int]:
-    """Damped Newton on points ``x: (P, N)`` of networks ``net_index: (P,)`` with matrices ``M: (B, N, N)``.
+    """Damped Newton on points ``x: (P, N)`` of networks ``net_index: (P,)`` of the field ``pf``.
 
     A point stops once its q is below ``done_below`` or no halving of its
     step lowers q (it sits at a local minimum of q: a slow point). Returns
@@ -189,19 +228,19 @@ def _newton(M: torch.Tensor, net_index: torch.Tensor, x: torch.Tensor, steps: in
     """
     halves = 0.5 ** torch.arange(_BACKTRACK, device=x.device, dtype=x.dtype)        # (L,)
 
-    def q_of(m, y):                                   # m: (P, N, N), y: (..., P, N) -> q, F
-        F = -y + torch.einsum("pij,...pj->...pi", m, torch.tanh(y))
+    def q_of(ni, y):                                  # ni: (P,), y: (..., P, N) -> q, F
+        F = pf.field(ni, y)
         return 0.5 * (F * F).sum(-1), F
 
     x = x.clone()
-    q, F = q_of(M[net_index], x)
+    q, F = q_of(net_index, x)
     active = (q >= done_below).nonzero()[:, 0]
     solves = 0
     for _ in range(steps):
         if active.numel() == 0:
             break
-        m, xa, Fa, qa = M[net_index[active]], x[active], F[active], q[active]
-        dx, info = torch.linalg.solve_ex(jacobian(m, xa), -Fa)
+        m, xa, Fa, qa = net_index[active], x[active], F[active], q[active]
+        dx, info = torch.linalg.solve_ex(pf.jacobian(m, xa), -Fa)
         solves += len(active)
         dx = torch.where((info == 0).unsqueeze(-1) & torch.isfinite(dx), dx, torch.zeros_like(dx))
         trial = xa.unsqueeze(0) + halves.view(-1, 1, 1) * dx.unsqueeze(0)        # (L, A, N)
@@ -218,8 +257,8 @@ def _newton(M: torch.Tensor, net_index: torch.Tensor, x: torch.Tensor, steps: in
     return x, solves
 
 
-def find_slow_points(net: RateNetworks, starts: torch.Tensor, *, cfg: DynamicsConfig | None = None,
-                     progress: bool = False) -> SlowPoints:
+def find_slow_points(net: DynamicalSystem, starts: torch.Tensor, *, cfg: DynamicsConfig | None = None,
+                     progress: bool = False, runtime: Runtime | None = None) -> SlowPoints:
     """Fixed and slow points of B networks from ``starts: (B, K, N)`` (see the module docstring).
 
     Args:
@@ -227,6 +266,8 @@ def find_slow_points(net: RateNetworks, starts: torch.Tensor, *, cfg: DynamicsCo
         starts: ``(B, K, N)`` initial states, e.g. from :func:`sample_starts`.
         cfg: a :class:`~slowmem.config.DynamicsConfig` (defaults if None).
         progress: a progress bar over the Newton chunks.
+        runtime: run settings (:class:`~slowmem.runtime.Runtime`): ``max_chunk_elements`` per chunk of
+            Jacobians; None: the defaults.
     Returns:
         :class:`SlowPoints`, points grouped by network and sorted by q within it.
     """
@@ -239,18 +280,18 @@ def find_slow_points(net: RateNetworks, starts: torch.Tensor, *, cfg: DynamicsCo
         raise ConfigError(f"starts must be (B={net.B}, K, N={net.N}); got {tuple(x.shape)}")
     x = x.to(device=net.device, dtype=net.dtype)
     B, K, N = x.shape
-    M = net.closed_loop()
-    x = _adam(M, x, cfg)
+    pf = PointField(net)
+    x = _adam(pf, x, cfg)
     with torch.no_grad():
-        _, _, q = speed(M, x)
+        _, q = pf.speed(x)
         # stage 2: Newton on the promising points, in chunks of Jacobians
         todo = (q < (math.inf if cfg.refine_below is None else cfg.refine_below)).nonzero()   # (R, 2): (b, k)
-        per = max(1, cfg.max_chunk_elements // (N * N))
+        per = max(1, as_runtime(runtime).max_chunk_elements // (N * N))
         for a in tqdm(range(0, todo.shape[0], per), desc="slow points (Newton)", disable=not progress,
                       unit="chunk"):
             bi, ki = todo[a:a + per].unbind(1)
-            x[bi, ki], _ = _newton(M, bi, x[bi, ki], cfg.newton_steps, _CONVERGED * cfg.tol_fixed)
-        _, _, q = speed(M, x)
+            x[bi, ki], _ = _newton(pf, bi, x[bi, ki], cfg.newton_steps, _CONVERGED * cfg.tol_fixed)
+        _, q = pf.speed(x)
         # stage 3: keep, merge, cap
         q = torch.nan_to_num(q, nan=math.inf)
         keep = q < cfg.tol_slow
@@ -272,7 +313,7 @@ def find_slow_points(net: RateNetworks, starts: torch.Tensor, *, cfg: DynamicsCo
         eig = torch.empty((len(pos), N), dtype=torch.complex128 if x.dtype == torch.float64 else torch.complex64,
                           device=x.device)
         for a in range(0, len(pos), per):
-            e = torch.linalg.eigvals(jacobian(M[pos[a:a + per, 0]], xs[a:a + per]))
+            e = torch.linalg.eigvals(pf.jacobian(pos[a:a + per, 0], xs[a:a + per]))
             eig[a:a + per] = torch.gather(e, 1, torch.argsort(e.real, dim=1, descending=True))
     return SlowPoints(np.asarray(net.seeds), pos[:, 0].cpu().contiguous(), xs, bq, eig, bq < cfg.tol_fixed,
                       eig.real.amax(1) < 0, K, cfg.tol_fixed, cfg.tol_slow, time.perf_counter() - t0)

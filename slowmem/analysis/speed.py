@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
-from ..network import RateNetworks
+from ..system import DynamicalSystem, closed_loop_matrix, field_at, jacobian_at
 from .attractors import count_distinct, dynamics_config
 
 __all__ = ["memory_points", "MemoryPoints", "reference_speed", "autonomous_runs", "AutonomousRuns", "field_speed",
@@ -26,14 +26,22 @@ DELAYS = ("delay1", "delay2")
 _MU0 = 1.0
 
 
-def _f64(net: RateNetworks) -> torch.Tensor:
-    return net.closed_loop().to(torch.float64)
+def _f64(net: DynamicalSystem) -> torch.Tensor | DynamicalSystem:
+    """The fast path's ``M: (B, N, N)`` in float64 (:func:`~slowmem.system.closed_loop_matrix`), or else the
+    system itself in float64 (its ``vector_field`` and ``jacobian``)."""
+    M = closed_loop_matrix(net)
+    return net.as_dtype(torch.float64) if M is None else M.to(torch.float64)
 
 
-def field_speed(M: torch.Tensor, x: torch.Tensor, tau: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(F, v)`` for ``M: (B, N, N)`` and ``x: (B, K, N)``: the field ``-x + M tanh(x)`` and the speed
-    ``|F| / (tau sqrt(N))`` ``(B, K)``."""
-    F = torch.baddbmm(-x, torch.tanh(x), M.transpose(1, 2))
+def field_speed(M: torch.Tensor | DynamicalSystem, x: torch.Tensor,
+                tau: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(F, v)`` at ``x: (B, K, N)``: the field and the speed ``|F| / (tau sqrt(N))`` ``(B, K)``.
+
+    ``M``: a matrix ``(B, N, N)`` (the field ``-x + M tanh(x)``) or a system (its ``vector_field``)."""
+    if torch.is_tensor(M):
+        F = torch.baddbmm(-x, torch.tanh(x), M.transpose(1, 2))
+    else:
+        F = M.vector_field(x)
     return F, F.norm(dim=-1) / (tau * math.sqrt(x.shape[-1]))
 
 
@@ -88,7 +96,7 @@ class AutonomousRuns:
     dt: float
 
 
-def autonomous_runs(net: RateNetworks, starts: torch.Tensor, *, dt: float, tau: float = 1.0, max_steps: int,
+def autonomous_runs(net: DynamicalSystem, starts: torch.Tensor, *, dt: float, tau: float = 1.0, max_steps: int,
                     settled_speed: np.ndarray | None = None, record_every: int = 10) -> AutonomousRuns:
     """Run B networks with no input from ``starts: (B, K, N)`` (Euler, ``x += dt/tau F(x)``), in float64.
 
@@ -105,12 +113,12 @@ def autonomous_runs(net: RateNetworks, starts: torch.Tensor, *, dt: float, tau: 
                                                            device=x.device).unsqueeze(1)
     speed = torch.empty((max_steps,) + x.shape[:2], dtype=torch.float64, device=x.device)
     rec, rec_steps = [], []
-    M_T = M.transpose(1, 2).contiguous()
+    M_T = M.transpose(1, 2).contiguous() if torch.is_tensor(M) else None
     a = dt / tau
     t = 0
     with torch.no_grad():
         while t < max_steps:
-            F = torch.baddbmm(-x, torch.tanh(x), M_T)
+            F = torch.baddbmm(-x, torch.tanh(x), M_T) if M_T is not None else M.vector_field(x)
             v = F.norm(dim=-1) / (tau * math.sqrt(net.N))
             speed[t] = v
             if t % record_every == 0:
@@ -125,9 +133,52 @@ def autonomous_runs(net: RateNetworks, starts: torch.Tensor, *, dt: float, tau: 
 
 
 # --------------------------------------------------------------------------- the local q-minimisation
-def _lm(M: torch.Tensor, G: torch.Tensor, x: torch.Tensor, *, floor: float, mu0: float, steps: int,
+class _OneField:
+    """System ``b``'s field at points ``(K, N)`` and the Levenberg-Marquardt system: M's closed forms
+    (``M: (B, N, N)``) on the fast path, else the float64 system's ``vector_field`` and ``jacobian``."""
+
+    def __init__(self, M: torch.Tensor | DynamicalSystem, b: int):
+        self.fast = torch.is_tensor(M)
+        if self.fast:
+            self.M = M[b]
+            self.G = self.M.T @ self.M
+            self.M32, self.G32, self.MT32 = self.M.float(), self.G.float(), self.M.T.float()
+        else:
+            self.system, self.b = M, b
+
+    def _index(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.full((y.shape[-2],), self.b, dtype=torch.long, device=y.device)
+
+    def field(self, y: torch.Tensor) -> torch.Tensor:
+        """``(K, N)`` the field at ``y: (K, N)``."""
+        return -y + torch.tanh(y) @ self.M.T if self.fast else field_at(self.system, self._index(y), y)
+
+    def speed(self, y: torch.Tensor, tau: float) -> torch.Tensor:
+        """``(K,)`` the speed at ``y: (K, N)`` (:func:`field_speed`)."""
+        if self.fast:
+            return field_speed(self.M[None], y[None], tau)[1][0]
+        return self.field(y).norm(dim=-1) / (tau * math.sqrt(y.shape[-1]))
+
+    def normal(self, xa: torch.Tensor, Fa: torch.Tensor, ma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(J^T J + mu I (A, N, N) float32, J^T F (A, N))`` at the points ``xa: (A, N)``."""
+        if not self.fast:
+            J = jacobian_at(self.system, self._index(xa), xa)
+            A = (J.mT @ J).float()
+            A.diagonal(dim1=1, dim2=2).add_(ma.float().unsqueeze(1))
+            return A, torch.einsum("aji,aj->ai", J, Fa)
+        d = 1 - torch.tanh(xa) ** 2                                        # (A, N)
+        g = -Fa + d * (Fa @ self.M)                                        # J^T F
+        d32 = d.float()
+        A = self.G32 * d32.unsqueeze(1)                                    # G_ij d_j
+        A.sub_(self.MT32).mul_(d32.unsqueeze(2))                           # d_i G_ij d_j - d_i M_ji
+        A.addcmul_(self.M32.expand_as(A), d32.unsqueeze(1), value=-1.0)    # - M_ij d_j: A = J^T J - I
+        A.diagonal(dim1=1, dim2=2).add_((1.0 + ma).float().unsqueeze(1))
+        return A, g
+
+
+def _lm(f: _OneField, x: torch.Tensor, *, floor: float, mu0: float, steps: int,
         done_below: float, stall: float) -> torch.Tensor:
-    """Levenberg-Marquardt on ``q`` for points ``x: (K, N)`` of one network (``M``, ``G = M^T M``: (N, N)).
+    """Levenberg-Marquardt on ``q`` for points ``x: (K, N)`` of one network (its field ``f``).
 
     The damping starts at ``mu0``, is divided by 4 after a step that lowers q and multiplied by 4
     after one that does not, and never falls below ``floor``. A point stops once ``q <
@@ -138,27 +189,20 @@ def _lm(M: torch.Tensor, G: torch.Tensor, x: torch.Tensor, *, floor: float, mu0:
     """
     x = x.clone()
     K, N = x.shape
-    F = -x + torch.tanh(x) @ M.T
+    F = f.field(x)
     q = 0.5 * (F * F).sum(-1)
     mu = torch.full((K,), max(mu0, floor), dtype=x.dtype, device=x.device)
     active = torch.nonzero(q >= done_below)[:, 0]
-    M32, G32, MT32 = M.float(), G.float(), M.T.float()
     for _ in range(steps):
         if active.numel() == 0:
             break
         xa, Fa, qa, ma = x[active], F[active], q[active], mu[active]
-        d = 1 - torch.tanh(xa) ** 2                                        # (A, N)
-        g = -Fa + d * (Fa @ M)                                             # J^T F
-        d32 = d.float()
-        A = G32 * d32.unsqueeze(1)                                         # G_ij d_j
-        A.sub_(MT32).mul_(d32.unsqueeze(2))                                # d_i G_ij d_j - d_i M_ji
-        A.addcmul_(M32.expand_as(A), d32.unsqueeze(1), value=-1.0)         # - M_ij d_j: A = J^T J - I
-        A.diagonal(dim1=1, dim2=2).add_((1.0 + ma).float().unsqueeze(1))
+        A, g = f.normal(xa, Fa, ma)
         L, info = torch.linalg.cholesky_ex(A)
         y = torch.linalg.solve_triangular(L, -g.float().unsqueeze(-1), upper=False)
         dx = torch.linalg.solve_triangular(L.mT, y, upper=True).squeeze(-1).to(x.dtype)
         xn = xa + dx
-        Fn = -xn + torch.tanh(xn) @ M.T
+        Fn = f.field(xn)
         qn = 0.5 * (Fn * Fn).sum(-1)
         ok = (info == 0) & torch.isfinite(qn) & (qn < qa)
         idx = active[ok]
@@ -198,7 +242,7 @@ class MemoryPoints:
     n_slow: np.ndarray
 
 
-def memory_points(net: RateNetworks, seeds: torch.Tensor, slow_speed, *, valid: torch.Tensor | None = None,
+def memory_points(net: DynamicalSystem, seeds: torch.Tensor, slow_speed, *, valid: torch.Tensor | None = None,
                   cfg: DynamicsConfig | None = None, tau: float = 1.0) -> MemoryPoints:
     """Fixed and slow points next to ``seeds: (B, S, N)`` (steps 2-4 of the module docstring).
 
@@ -232,19 +276,17 @@ def memory_points(net: RateNetworks, seeds: torch.Tensor, slow_speed, *, valid: 
             idx = torch.nonzero(ok[b])[:, 0]
             if idx.numel() == 0:
                 continue
-            Mb = M[b]
-            G = Mb.T @ Mb
-            y = _lm(Mb, G, x[b, idx], floor=floor, mu0=_MU0, steps=cfg.manifold_lm_steps, done_below=cfg.tol_fixed,
+            f = _OneField(M, b)
+            y = _lm(f, x[b, idx], floor=floor, mu0=_MU0, steps=cfg.manifold_lm_steps, done_below=cfg.tol_fixed,
                     stall=_STALL)
             x[b, idx] = y
-            _, v = field_speed(Mb[None], y[None], tau)
-            cand = torch.nonzero(v[0] < float(vs[b]))[:, 0]                   # only these can be kept
+            cand = torch.nonzero(f.speed(y, tau) < float(vs[b]))[:, 0]                   # only these can be kept
             if cand.numel() == 0:
                 continue
             # is there a fixed point right here? undamped (floor 0) steps from the minimised point
-            z = _lm(Mb, G, y[cand], floor=_POLISH_MU, mu0=_POLISH_MU, steps=cfg.manifold_newton_steps,
+            z = _lm(f, y[cand], floor=_POLISH_MU, mu0=_POLISH_MU, steps=cfg.manifold_newton_steps,
                     done_below=1e-10 * cfg.tol_fixed, stall=0.0)
-            Fz = -z + torch.tanh(z) @ Mb.T
+            Fz = f.field(z)
             near = (z - y[cand]).norm(dim=-1) / math.sqrt(N) <= cfg.manifold_fixed_reach
             hit = (0.5 * (Fz * Fz).sum(-1) < cfg.tol_fixed) & near
             x[b, idx[cand[hit]]] = z[hit]

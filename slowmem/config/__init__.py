@@ -19,6 +19,12 @@ sections are not: they determine what is computed *about* a network, and every
 stored summary records them (:func:`analysis_identity`), so that results made
 with other settings are recomputed, never mixed.
 
+How a run goes -- device, training engine, threads, chunk sizes, the analyses'
+simulation precision, progress bars -- is not here: those are run settings,
+:class:`slowmem.runtime.Runtime`, never part of an identity. Giving one to a
+config (``Config.from_preset(device="cuda")``, ``DynamicsConfig(chunk_trials=2)``,
+a grid-file key) raises a :class:`ConfigError` that says where it goes now.
+
 Every entry point (papermill ``parameters`` cells, CLI flags, sweep grid files)
 goes through :meth:`Config.from_preset` / :func:`validate_overrides`, so a bad
 value fails early with a message naming the parameter and what is allowed.
@@ -38,6 +44,7 @@ from typing import Any
 
 from .analysis import DISTRACTION_SIGMAS, INTERRUPTION_FRACTIONS, MECHANISMS, DynamicsConfig, MemoryConfig
 from .checks import (
+    RUN_SETTINGS,
     ConfigError,
     _number,
     check_bool,
@@ -45,6 +52,7 @@ from .checks import (
     check_levels,
     check_number,
     duration_to_steps,
+    run_setting_error,
     section_with_overrides,
 )
 from .sections import (
@@ -69,7 +77,8 @@ __all__ = [
     "DISTRACTION_SIGMAS", "INTERRUPTION_FRACTIONS", "ANALYSIS_SECTIONS", "FIELD_SECTION",
     "validate_overrides", "parse_seeds", "check_number", "check_choice", "check_bool", "check_levels",
     "section_with_overrides", "duration_to_steps",
-    "network_identity", "network_id", "analysis_identity", "settings_hash",
+    "network_identity", "network_id", "analysis_identity", "settings_hash", "RUN_SETTINGS", "run_setting_error",
+    "drop_run_settings",
     "ACCURACY_TOLERANCE", "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "MAX_SEED",
 ]
 
@@ -98,7 +107,10 @@ FIELD_SECTION: Mapping[str, str] = MappingProxyType({
 
 
 def validate_overrides(overrides: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` for an override name slowmem does not know."""
+    """Raise :class:`ConfigError` for an override name slowmem does not know (or a run setting)."""
+    moved = [k for k in overrides if k in RUN_SETTINGS]
+    if moved:
+        raise run_setting_error(moved[0], "Config")
     unknown = [k for k in overrides if k not in FIELD_SECTION]
     if unknown:
         raise ConfigError(
@@ -144,8 +156,10 @@ class Config:
         """Inverse of :meth:`to_dict` (used when reading stored results).
 
         The analysis sections are optional (their defaults when absent, e.g.
-        in a :func:`network_identity` dict); anything malformed raises
-        :class:`ConfigError`.
+        in a :func:`network_identity` dict); run settings recorded by older
+        versions (``training.device``, the analyses' chunk sizes and simulation
+        precision) are dropped (:func:`drop_run_settings`); anything malformed
+        raises :class:`ConfigError`.
         """
         if not isinstance(d, Mapping):
             raise ConfigError(f"stored config must be a mapping; got {type(d).__name__}")
@@ -154,8 +168,8 @@ class Config:
             raise ConfigError(f"stored config has unknown section(s) {sorted(unknown)}; allowed: preset, "
                               f"{', '.join([*_SECTIONS, *ANALYSIS_SECTIONS])}")
         try:
-            parts = {s: c(**d[s]) for s, c in _SECTIONS.items()}
-            parts.update({s: c(**d[s]) if s in d else c() for s, c in ANALYSIS_SECTIONS.items()})
+            parts = {s: c(**drop_run_settings(d[s])) for s, c in _SECTIONS.items()}
+            parts.update({s: c(**drop_run_settings(d[s])) if s in d else c() for s, c in ANALYSIS_SECTIONS.items()})
             return cls(**parts, preset=d.get("preset"))
         except (KeyError, TypeError) as e:
             raise ConfigError(f"stored config is malformed ({type(e).__name__}: {e}); expected sections "
@@ -177,6 +191,9 @@ class Config:
             if isinstance(value, cls):
                 new[name] = value
             elif isinstance(value, Mapping):
+                moved = [k for k in value if k in RUN_SETTINGS]
+                if moved:
+                    raise run_setting_error(moved[0], name)
                 fields = {f.name for f in dataclasses.fields(cls)}
                 bad = sorted(set(value) - fields)
                 if bad:
@@ -253,14 +270,24 @@ MAX_SEEDS = 100000
 def network_identity(cfg: Config) -> dict:
     """The settings that determine a trained network: task, network and training, seed included.
 
-    Not included: the device (results are the same on any device, to rounding),
-    the preset label (a name for values that are included) and the analysis
-    sections (they do not change the network). This dict is what
+    Not included: the preset label (a name for values that are included) and
+    the analysis sections (they do not change the network); run settings such
+    as the device are not part of a config at all. This dict is what
     :func:`network_id` hashes and what a stored row records as ``config_json``.
     """
     d = cfg.to_dict()
-    d["training"].pop("device", None)
     return {k: d[k] for k in _SECTIONS}
+
+
+def drop_run_settings(section: Mapping[str, Any]) -> dict:
+    """``section`` (one config section as stored) without the run settings older versions recorded in it.
+
+    For reading stored files only (rows, manifests, payloads): a section given
+    by a user with a run setting is refused instead (:func:`run_setting_error`).
+    """
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"a stored config section must be a mapping; got {type(section).__name__}")
+    return {k: v for k, v in section.items() if k not in RUN_SETTINGS}
 
 
 def settings_hash(d: Any) -> str:

@@ -2,7 +2,9 @@
 
 They are sections of :class:`slowmem.config.Config` (``cfg.memory``, ``cfg.dynamics``) but not
 part of a network's identity: the same trained network can be analysed with other settings, and
-every stored summary records the settings it was computed with.
+every stored summary records the settings it was computed with. How fast the analyses run (chunk
+sizes, the simulation precision, the device) is not here: those are run settings
+(:class:`slowmem.runtime.Runtime`), never part of a summary's identity.
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from .checks import ConfigError, _number, check_bool, check_levels
-from .sections import ACCURACY_TOLERANCE, DTYPES
+from .checks import ConfigError, RefusesRunSettings, _number, check_bool, check_levels
+from .sections import ACCURACY_TOLERANCE
 
 __all__ = ["DISTRACTION_SIGMAS", "INTERRUPTION_FRACTIONS", "MemoryConfig", "MECHANISMS", "DynamicsConfig"]
 
@@ -24,7 +26,7 @@ INTERRUPTION_FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in ra
 
 
 @dataclass(frozen=True)
-class MemoryConfig:
+class MemoryConfig(RefusesRunSettings):
     """Memory under stress: forgetting curves, distraction, interruption (claims C4, C6; book: Methods).
 
     **Failure rule** (shared by all three analyses, the complement of
@@ -61,8 +63,6 @@ class MemoryConfig:
             per (trial type, start state).
         interruption_fractions: fractions of N whose input is silenced during
             stimulus 1 (0 = the uninterrupted control).
-        max_chunk_elements: simulations are split so that one chunk's state
-            holds at most this many numbers (B x conditions x N).
         long_delay_from: the long-delay failure probability is the mean of the
             curve over delays at least this long (time units).
         half_failure: the "half-failure delay" is the first delay whose failure
@@ -79,12 +79,10 @@ class MemoryConfig:
             ``n_repeats`` draws per (trial type, start state) -- the same trials
             as the first reading's, paired -- at half the cost by default; None
             (or a value >= ``n_repeats``) runs them all.
-        simulation_dtype: the precision the stress-test trials are simulated in
-            (``float32``, the default, about 2.5x faster on a CPU with the analyses'
-            fast integrator; ``float64``); the network's weights are cast, the
-            failure rule is applied in float64. The book's Methods page shows that
-            the two give the same summaries on the stored population within the
-            tolerances stated there.
+
+    The chunk size and the precision the trials are simulated in are run
+    settings (:class:`slowmem.runtime.Runtime`: ``max_chunk_elements``,
+    ``simulation_dtype``).
     """
 
     delay_min: float = 1.0
@@ -101,17 +99,14 @@ class MemoryConfig:
     noise_offset: float = 0.5
     n_repeats: int = 10
     interruption_fractions: tuple[float, ...] = INTERRUPTION_FRACTIONS
-    max_chunk_elements: int = 2 ** 24
     long_delay_from: float = 50.0
     half_failure: float = 0.5
     forgetting_protocols: tuple[str, ...] = ("replace", "extend")
     distractors: tuple[str, ...] = ("literal", "zero_mean")
     interruptions: tuple[str, ...] = ("stim1", "whole_trial")
     variant_repeats: int | None = 5
-    simulation_dtype: str = "float32"
 
     def __post_init__(self) -> None:
-        _check_dtype(self.simulation_dtype)
         if self.variant_repeats is not None:
             object.__setattr__(self, "variant_repeats",
                                _number("variant_repeats", self.variant_repeats, lo=1, hi=10 ** 4, integer=True))
@@ -138,8 +133,6 @@ class MemoryConfig:
         object.__setattr__(self, "n_repeats", _number("n_repeats", self.n_repeats, lo=1, hi=10 ** 4, integer=True))
         object.__setattr__(self, "interruption_fractions",
                            check_levels("interruption_fractions", self.interruption_fractions, lo=0, hi=1))
-        object.__setattr__(self, "max_chunk_elements",
-                           _number("max_chunk_elements", self.max_chunk_elements, lo=1, integer=True))
         object.__setattr__(self, "long_delay_from", _number("long_delay_from", self.long_delay_from, lo=0))
         object.__setattr__(self, "half_failure", _number("half_failure", self.half_failure, lo=0, hi=1,
                                                          lo_open=True))
@@ -167,19 +160,13 @@ class MemoryConfig:
         return d
 
 
-
-def _check_dtype(value) -> None:
-    if value not in DTYPES:
-        raise ConfigError(f"simulation_dtype must be one of {', '.join(DTYPES)}; got {value!r}")
-
-
 #: The four dynamical mechanisms of the paper's taxonomy (claim C1), in the
 #: order used for codes and plots.
 MECHANISMS: tuple[str, ...] = ("fixed points", "slow manifold", "limit cycle", "far/mixed")
 
 
 @dataclass(frozen=True)
-class DynamicsConfig:
+class DynamicsConfig(RefusesRunSettings):
     """Dynamical-systems analyses of trained networks (claims C1-C3, C5; book: Methods, Taxonomy).
 
     **Attractor probing** (:mod:`slowmem.analysis.attractors`): every network
@@ -219,10 +206,12 @@ class DynamicsConfig:
     **Activity** (:mod:`slowmem.analysis.activity`): a unit is saturated when
     ``|tanh(x)| > saturation``.
 
-    **Precision**: ``simulation_dtype`` (``float32`` by default, or ``float64``)
-    is the precision of the attractor probe's long autonomous runs (the
-    network's weights are cast); the activity profile, the slow-point and
-    slow-manifold finders run in the network's own precision.
+    **Precision** and chunking are run settings (:class:`slowmem.runtime.Runtime`):
+    ``simulation_dtype`` is the precision of the attractor probe's long
+    autonomous runs (the activity profile, the slow-point and slow-manifold
+    finders run in the network's own precision), ``chunk_trials`` the trial
+    lengths simulated per call of the probe, ``max_chunk_elements`` the numbers
+    per chunk of Jacobians in the Newton stage.
     ``sampled_slow_points``: also run the sampled slow-point search of
     :mod:`~slowmem.analysis.slowpoints` (the summary's ``slow_points`` block;
     off by default since the slow-manifold finder measures the memory's slow
@@ -230,10 +219,7 @@ class DynamicsConfig:
 
     Attributes not named above: ``trace_every`` (steps between kept samples of
     the long output traces), ``n_snapshots`` (states per start kept at
-    geometrically spaced times of the probe, to seed the slow-point finder),
-    ``chunk_trials`` (trial lengths simulated per call of the probe, to bound
-    memory), ``max_chunk_elements`` (numbers per chunk of Jacobians in the
-    Newton stage).
+    geometrically spaced times of the probe, to seed the slow-point finder).
     """
 
     # attractor probing
@@ -244,7 +230,6 @@ class DynamicsConfig:
     include_origin: bool = True
     trace_every: int = 10
     n_snapshots: int = 8
-    chunk_trials: int = 1
     # slow points
     slow_starts: int = 512
     adam_steps: int = 0
@@ -256,7 +241,6 @@ class DynamicsConfig:
     tol_slow: float = 1e-4
     point_tolerance: float = 0.02
     max_points: int = 64
-    max_chunk_elements: int = 2 ** 24
     # taxonomy
     variance_tolerance: float = 1e-4
     output_tolerance: float = 0.05
@@ -296,16 +280,14 @@ class DynamicsConfig:
     #: steps either side of the entry into the slow stretch over which the speed's decay rate is measured
     manifold_rate_window: int = 10
     # cost
-    simulation_dtype: str = "float32"
     sampled_slow_points: bool = False
 
     def __post_init__(self) -> None:
-        _check_dtype(self.simulation_dtype)
         check_bool("sampled_slow_points", self.sampled_slow_points)
         ints = {"probe_trials": (1, 10 ** 5), "window_trials": (1, 10 ** 5), "starts_per_centre": (1, 10 ** 5),
-                "trace_every": (1, 10 ** 6), "n_snapshots": (0, 10 ** 4), "chunk_trials": (1, 10 ** 5),
+                "trace_every": (1, 10 ** 6), "n_snapshots": (0, 10 ** 4),
                 "slow_starts": (1, 10 ** 6), "adam_steps": (0, 10 ** 6), "newton_steps": (0, 10 ** 4),
-                "max_points": (1, 10 ** 6), "max_chunk_elements": (1, 2 ** 40)}
+                "max_points": (1, 10 ** 6)}
         for name, (lo, hi) in ints.items():
             object.__setattr__(self, name, _number(name, getattr(self, name), lo=lo, hi=hi, integer=True))
         if self.window_trials > self.probe_trials:

@@ -6,12 +6,43 @@ import math
 from typing import Any
 
 __all__ = ["ConfigError", "check_number", "check_choice", "check_bool", "section_with_overrides",
-           "duration_to_steps", "check_levels"]
+           "duration_to_steps", "check_levels", "RUN_SETTINGS", "run_setting_error", "RefusesRunSettings"]
 
 
 class ConfigError(ValueError):
     """A setting is invalid. The message names the setting and what is allowed."""
 
+
+#: Run settings (:class:`slowmem.runtime.Runtime`): how a run goes, never what it computes. They were
+#: config fields before slowmem 0.3 (``device`` of the training section; ``max_chunk_elements``,
+#: ``chunk_trials``, ``simulation_dtype`` of the analysis sections). name -> the CLI flag that sets it.
+RUN_SETTINGS = {"device": "--device", "engine": "--engine", "threads": "--threads",
+                "max_chunk_elements": "--max-chunk-elements", "chunk_trials": "--chunk-trials",
+                "simulation_dtype": "--simulation-dtype", "progress": "--no-progress"}
+
+
+def run_setting_error(name: str, where: str) -> ConfigError:
+    """The error for run setting ``name`` given where a science setting belongs (``where`` names the place)."""
+    return ConfigError(
+        f"{where}: {name!r} is a run setting, not part of the science config (it never changes which result is "
+        f"computed); give it as slowmem.runtime.Runtime({name}=...) through the runtime= keyword, or on the "
+        f"command line as {RUN_SETTINGS[name]}")
+
+
+class RefusesRunSettings:
+    """Base of the config sections: constructing one with a run setting raises :func:`run_setting_error`.
+
+    (Checked in ``__new__`` so that the dataclass's own ``__init__`` and :func:`dataclasses.replace`
+    are covered without a TypeError about an unexpected keyword.)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        moved = [k for k in kwargs if k in RUN_SETTINGS]
+        if moved:
+            raise run_setting_error(moved[0], cls.__name__)
+        return super().__new__(cls)
 
 
 def _number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .checks import ConfigError, _choice, _number, duration_to_steps
+from .checks import ConfigError, RefusesRunSettings, _choice, _number, duration_to_steps
 
 __all__ = ["PERIODS", "DEFAULT_TIMING", "RULES", "INITS", "DTYPES", "STIMULUS_SOURCES", "ACCURACY_TOLERANCE",
            "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "MAX_TRIAL_STEPS", "TaskConfig", "NetworkConfig",
@@ -45,7 +45,7 @@ SUCCESS_ACCURACY = 0.95
 
 
 @dataclass(frozen=True)
-class TaskConfig:
+class TaskConfig(RefusesRunSettings):
     """The SPM task (the paper's Methods, task; book: Methods, Task).
 
     Attributes:
@@ -122,7 +122,7 @@ class TaskConfig:
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(RefusesRunSettings):
     """A rate network (the paper's Methods, network model; book: Methods, Network).
 
     Attributes:
@@ -158,7 +158,7 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(RefusesRunSettings):
     """FORCE training (the paper's Methods, training; book: Methods, Training).
 
     Attributes:
@@ -171,8 +171,10 @@ class TrainingConfig:
         alpha: RLS regulariser; P starts at I / alpha.
         seed: seed of the network (weights, initial state) and of its trial
             order and stimulus draws.
-        device: ``cpu``, ``cuda`` or ``cuda:K``.
         dtype: ``float64`` or ``float32``.
+
+    Where training runs (device, engine, threads) is a run setting, not part of
+    the config: see :class:`slowmem.runtime.Runtime`.
     """
 
     rule: str = "modified"
@@ -181,7 +183,6 @@ class TrainingConfig:
     update_every: int = 2
     alpha: float = 1.0
     seed: int = 0
-    device: str = "cpu"
     dtype: str = "float64"
 
     def __post_init__(self) -> None:
@@ -192,10 +193,6 @@ class TrainingConfig:
                            _number("update_every", self.update_every, lo=1, hi=1000, integer=True))
         object.__setattr__(self, "alpha", _number("alpha", self.alpha, lo=0, lo_open=True))
         object.__setattr__(self, "seed", _number("seed", self.seed, lo=0, hi=2**63 - 1, integer=True))
-        if not isinstance(self.device, str) or not (
-                self.device == "cpu" or self.device == "cuda" or
-                (self.device.startswith("cuda:") and self.device[5:].isdigit())):
-            raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:K'; got {self.device!r}")
         _choice("dtype", self.dtype, DTYPES)
 
     def to_dict(self) -> dict:

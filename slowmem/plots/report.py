@@ -7,6 +7,9 @@ import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
+from ..report.slices import group_count
+from .style import MECHANISM_COLORS, panel_grid
+
 __all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison", "effects_comparison"]
 
 #: One colour per verdict.
@@ -79,7 +82,6 @@ def slice_comparison(cmp) -> Figure:
     Args:
         cmp: :func:`slowmem.report.slices.compare_slices` output.
     """
-    from .style import MECHANISM_COLORS, panel_grid
 
     fig, (ax1, ax2) = panel_grid(2, panel=(3.6, 3.0))
     s = cmp.success
@@ -118,7 +120,6 @@ def effects_comparison(effects) -> Figure:
     Args:
         effects: :func:`slowmem.report.slices.compare_effects` output.
     """
-    from ..report.slices import _used
 
     def num(v):
         return None if v is None or not np.isfinite(v) else float(v)
@@ -130,7 +131,7 @@ def effects_comparison(effects) -> Figure:
         eff.append(None if e is None else s * e)
         lo.append(None if a is None else min(s * a, s * b))
         hi.append(None if a is None else max(s * a, s * b))
-        notes.append(f"{r.verdict}; n SM {_used(r.n_sm, r.n_sm_all)}, FP {_used(r.n_fp, r.n_fp_all)}")
+        notes.append(f"{r.verdict}; n SM {group_count(r.n_sm, r.n_sm_all)}, FP {group_count(r.n_fp, r.n_fp_all)}")
     labels = [f"{claim}, {setting}" for claim, setting in effects.index]   # the measures: effects.measure
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.4), constrained_layout=True)
     _forest(ax, labels, eff, lo, hi, [r.verdict for r in rows], notes)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
+from .population import SHARES_COLUMN
 from .stats import MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
 __all__ = ["STRATA", "strata_check", "COMPARATIVE", "claim_effect",
@@ -88,7 +89,6 @@ class ClaimResult:
 # --------------------------------------------------------------------------- population subsets
 def _balanced(t: pd.DataFrame) -> pd.DataFrame:
     """The rows that count towards population shares (:data:`~slowmem.report.population.SHARES_COLUMN`)."""
-    from .population import SHARES_COLUMN
 
     return t[t[SHARES_COLUMN].astype(bool)] if SHARES_COLUMN in t.columns else t
 

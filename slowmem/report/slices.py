@@ -23,7 +23,7 @@ from .claims import COMPARATIVE, FP, SM, claim_effect
 #: The column of :attr:`SliceComparison.mechanisms_by` for networks that do not perform the task.
 FAILS = "fails the task"
 
-__all__ = ["FAILS", "SliceComparison", "compare_slices", "compare_effects", "effects_table"]
+__all__ = ["FAILS", "SliceComparison", "compare_slices", "compare_effects", "effects_table", "group_count"]
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] =
     return pd.DataFrame(rows).set_index(["claim", "setting"])
 
 
-def _used(n: int, n_all: int) -> str:
+def group_count(n: int, n_all: int) -> str:
     """'n', or 'n of all' when strata without both groups left networks out."""
     return f"{n}" if n == n_all else f"{n} of {n_all}"
 
@@ -211,6 +211,6 @@ def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
         return f"{r.effect:+.3f}" + ("" if pd.isna(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")
 
     return pd.DataFrame({"effect [95 % CI]": [ci(r) for r in effects.itertuples()],
-                         "n SM": [_used(r.n_sm, r.n_sm_all) for r in effects.itertuples()],
-                         "n FP": [_used(r.n_fp, r.n_fp_all) for r in effects.itertuples()],
+                         "n SM": [group_count(r.n_sm, r.n_sm_all) for r in effects.itertuples()],
+                         "n FP": [group_count(r.n_fp, r.n_fp_all) for r in effects.itertuples()],
                          "verdict": effects["verdict"].to_numpy()}, index=effects.index)

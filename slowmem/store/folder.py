@@ -23,8 +23,12 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from ..config import ConfigError
-from .files import atomic_write, jsonable, sha256_file
+from .files import atomic_write, jsonable, sha256_bytes, sha256_file
+from .provenance import provenance
 from .schema import (
     ARRAYS,
     LOCK,
@@ -215,12 +219,15 @@ class ResultsFolder:
         if len(df):
             df["row_sha256"] = [row_hash({k: unnumpy(v) for k, v in r.items()})
                                 for r in df.drop(columns=["row_sha256"], errors="ignore").to_dict("records")]
-        atomic_write(self.table_path, lambda f: df.to_parquet(f, index=False))
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        # the provenance stamp rides in the Parquet file's key-value metadata (read it with table_provenance)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"slowmem": json.dumps(provenance(), sort_keys=True).encode()})
+        atomic_write(self.table_path, lambda f: pq.write_table(table, f))
 
     # ---------------------------------------------------------------- arrays
     def write_arrays(self, network_id: str, data: bytes) -> tuple[str, str]:
         """Store one network's array file; returns ``(relative path, sha256)``."""
-        from .files import sha256_bytes
 
         rel = array_relpath(network_id)
         atomic_write(self.path / rel, data)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis import ANALYSES, summary_identity
 from ..config import Config, ConfigError, network_identity
 from .files import atomic_write, dumps, sha256_bytes
 from .folder import ResultsFolder, read_table
@@ -42,8 +43,6 @@ __all__ = ["migrate_v1"]
 def migrate_v1(path: str | Path, *, command: str | None = None) -> dict:
     """Convert the 0.1 sweep folder ``path`` in place; returns a summary (networks, units found)."""
     from safetensors.torch import load
-
-    from ..analysis import ANALYSES, summary_identity
 
     path = Path(path)
     m = json.loads((path / MANIFEST).read_text())

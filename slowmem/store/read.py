@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import Config, ConfigError
+from ..network import RateNetworks
 from .folder import ResultsFolder, read_manifest
 from .schema import STATUSES, analysis_column, flatten_summaries, rows_to_frame
 
@@ -83,8 +84,6 @@ def load_networks(path: str | Path, network_ids: Sequence[str], *, device: str =
     from dataclasses import replace
 
     import torch
-
-    from ..network import RateNetworks
 
     path = Path(path)
     folder = ResultsFolder(path)

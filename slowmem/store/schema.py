@@ -12,8 +12,10 @@ A **results folder** (written by ``slowmem sweep run --out DIR`` and by
 config field flat (:func:`config_columns`), ``config_json`` (the network's
 identity, :func:`slowmem.config.network_identity`), one JSON column
 ``analysis_<name>`` per analysis summary, ``analysis_settings`` (name -> the
-settings each summary was computed with), ``analyses_done``,
+science settings each summary was computed with: its identity), ``analyses_done``,
 ``analysis_errors``, ``analysis_seconds``, timings (:data:`TIMING_COLUMNS`),
+``runtime_json`` (the run settings of the run that last wrote the row,
+:meth:`slowmem.runtime.Runtime.to_dict`: provenance only, never compared),
 versions, the array file's name and SHA-256, ``fixed_weights_hash`` and
 ``row_sha256`` (a hash of the row itself, so an edited row is noticed).
 Readers flatten each summary into ``<name>.<key>`` columns
@@ -35,8 +37,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..analysis.tables import MECHANISM, flatten_summaries
 from ..config import ERROR_THRESHOLDS, PERIODS, Config, ConfigError, network_identity
 from .files import dumps, safetensors_metadata, sha256_bytes
+from .provenance import provenance
 
 __all__ = ["TABLE", "MANIFEST", "ARRAYS", "LOCK", "MANIFEST_KIND", "FORMAT", "ARRAY_FORMAT", "STATUSES",
            "METRICS", "TIMING_COLUMNS", "MECHANISM", "analysis_column", "config_columns", "rows_to_frame",
@@ -60,13 +64,12 @@ STATUSES = ("done", "failed", "diverged")
 METRICS = ("test_accuracy", "replay_accuracy", *(f"error_rate_{t:g}" for t in ERROR_THRESHOLDS),
            "train_response_rmse_last100", "train_memory_rmse_last100")
 
-#: Columns that say how long things took or where they ran: they differ between two runs of the
-#: same grid and are left out when comparing results.
+#: Columns that say how long things took or where and how they ran (``runtime_json``: the run
+#: settings): they differ between two runs of the same grid and are left out when comparing results.
 TIMING_COLUMNS = ("train_seconds", "evaluate_seconds", "analysis_seconds", "seconds_per_network",
-                  "batch_size", "worker", "device", "finished_at")
+                  "batch_size", "worker", "device", "runtime_json", "finished_at")
 
 #: The mechanism label column (promoted from ``dynamics.mechanism`` by the readers).
-MECHANISM = "mechanism"
 
 _ARRAY_KEYS = ("wo", "wd", "final_state", "trial_end_states", "train_response_rmse", "train_memory_rmse")
 
@@ -86,7 +89,7 @@ def config_columns(cfg: Config) -> dict:
     t, n, tr = cfg.task, cfg.network, cfg.training
     cols: dict[str, Any] = {"preset": cfg.preset}
     cols.update(n.to_dict())
-    cols.update({k: v for k, v in tr.to_dict().items() if k not in ("seed", "device")})
+    cols.update({k: v for k, v in tr.to_dict().items() if k != "seed"})
     cols.update({"dt": t.dt, "tau": t.tau})
     cols.update({f"timing_{p}": float(t.timing[p]) for p in PERIODS})
     cols.update({"encoding": json.dumps(list(t.encoding)), "digits": json.dumps(list(t.digits)),
@@ -158,7 +161,8 @@ def pack_arrays(network_id: str, cfg: Config, fixed_weights_hash: str, arrays: M
         raise ValueError(f"array file of {network_id}: missing {missing}")
     tensors = {k: torch.as_tensor(arrays[k]).detach().to("cpu").contiguous() for k in _ARRAY_KEYS}
     meta = {"format": ARRAY_FORMAT, "network_id": network_id, "seed": str(cfg.training.seed),
-            "config": dumps(network_identity(cfg)), "fixed_weights_hash": fixed_weights_hash}
+            "config": dumps(network_identity(cfg)), "fixed_weights_hash": fixed_weights_hash,
+            "provenance": provenance()}
     # one metadata key: safetensors keeps metadata in a hash map, so several keys would come out in
     # a random order and identical results would hash differently
     return save(tensors, metadata={"slowmem": json.dumps(meta, sort_keys=True)})
@@ -199,24 +203,3 @@ def unpack_arrays(data: bytes, row: Mapping[str, Any] | None = None, *, name: st
                 raise ConfigError(f"{name}: {k} has shape {tuple(tensors[k].shape)}; expected ({n_trials},) "
                                   "for one network's training curve")
     return tensors
-
-
-def _flatten(prefix: str, value: Any, out: dict) -> None:
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}", v, out)
-    elif value is None or isinstance(value, (bool, int, float, str)):
-        out[prefix] = value
-    # lists stay in the JSON column
-
-
-def flatten_summaries(summaries: Mapping[str, Mapping | None]) -> dict:
-    """``{name: summary}`` -> ``{"<name>.<key>": scalar}`` (nested keys joined by dots; lists left out),
-    plus ``mechanism`` when the dynamics summary has one."""
-    flat: dict = {}
-    for name, s in summaries.items():
-        if isinstance(s, Mapping):
-            _flatten(name, s, flat)
-    if "dynamics.mechanism" in flat:
-        flat[MECHANISM] = flat["dynamics.mechanism"]
-    return flat

@@ -18,13 +18,14 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from .. import analysis
 from ..config import ConfigError, check_choice, check_number
-from ..training import ENGINES
+from ..config.checks import RefusesRunSettings
+from ..runtime import Runtime, as_runtime
 from .pipeline import run_unit
 from .plan import ANALYZE_CHOICES
 
@@ -41,14 +42,18 @@ _SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
 
 
 @dataclass
-class SweepOptions:
+class SweepOptions(RefusesRunSettings):
     """How to run a sweep (none of this changes the results).
 
     Attributes:
+        runtime: the run settings (:class:`slowmem.runtime.Runtime`: device,
+            training engine, threads, chunk sizes, simulation precision,
+            progress bar); workers get them with each work unit, and every row
+            written records them (``runtime_json``). Local Dask workers run one
+            thread each unless ``runtime.threads`` says otherwise.
         backend: ``local``, ``slurm``, ``pbs`` or ``none``.
         scheduler: address of a running Dask scheduler (overrides backend).
         workers: local worker processes (default: one per core; 1 on CUDA).
-        device: ``cpu``, ``cuda`` or ``cuda:K``.
         batch: networks per work unit (default 6 on CPU, 16 on CUDA; fewer when
             the grid is too small to keep every local worker busy).
         analyze: which networks get analyses: ``success`` (default), ``all``
@@ -56,10 +61,7 @@ class SweepOptions:
             a later run adds them).
         redo_analyses: analyses to recompute even where stored.
         queue, cores, memory, walltime, jobs, account, job_extra: SLURM/PBS.
-        progress: show a progress bar.
         command: the command line, recorded in the manifest.
-        engine: training engine (:data:`slowmem.training.ENGINES`; ``auto``:
-            numba on the CPU, torch on CUDA). The engines agree to rounding.
         only_analyses: run only these registered analyses in this run (the
             others stay pending for a later run); empty: all.
     """
@@ -67,7 +69,6 @@ class SweepOptions:
     backend: str = "local"
     scheduler: str | None = None
     workers: int | None = None
-    device: str = "cpu"
     batch: int | None = None
     analyze: str = "success"
     redo_analyses: tuple[str, ...] = ()
@@ -78,23 +79,19 @@ class SweepOptions:
     jobs: int = JOB_DEFAULTS["jobs"]
     account: str | None = None
     job_extra: tuple[str, ...] = ()
-    progress: bool = True
     command: str | None = None
-    engine: str = "auto"
     only_analyses: tuple[str, ...] = ()
+    runtime: Runtime = field(default_factory=Runtime)
 
     def validate(self) -> SweepOptions:
         check_choice("backend", self.backend, BACKENDS)
         check_choice("analyze", self.analyze, ANALYZE_CHOICES)
-        check_choice("engine", self.engine, ENGINES)
+        self.runtime = as_runtime(self.runtime)
         if self.scheduler is not None and self.backend not in ("local",):
             raise ConfigError(f"--scheduler joins a running Dask cluster; it cannot be combined with "
                               f"--backend {self.backend} (leave --backend out)")
-        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
-            raise ConfigError(f"device must be 'cpu', 'cuda' or 'cuda:K'; got {self.device!r}")
-        if self.device != "cpu" and self.scheduler is None and self.backend in ("local", "none"):
-            from ..network import resolve_device
-            resolve_device(self.device)
+        if self.runtime.is_cuda and self.scheduler is None and self.backend in ("local", "none"):
+            self.runtime.torch_device()            # the device must exist where the work runs
         if self.workers is not None:
             self.workers = check_number("workers", self.workers, lo=1, hi=4096, integer=True)
         if self.batch is not None:
@@ -182,7 +179,7 @@ def _local_workers(opts: SweepOptions) -> int | None:
         return None
     if opts.backend == "none":
         return 1
-    return opts.workers or (1 if opts.device.startswith("cuda") else _cores())
+    return opts.workers or (1 if opts.runtime.is_cuda else _cores())
 
 
 def default_batch(opts: SweepOptions, n_networks: int) -> int:
@@ -191,7 +188,7 @@ def default_batch(opts: SweepOptions, n_networks: int) -> int:
     Depends only on the grid size and the worker count, not on what is already
     done, so a resumed sweep with the same settings forms the same work units.
     """
-    b = DEFAULT_BATCH["cuda" if opts.device.startswith("cuda") else "cpu"]
+    b = DEFAULT_BATCH["cuda" if opts.runtime.is_cuda else "cpu"]
     w = _local_workers(opts)
     if w:
         b = min(b, max(1, -(-n_networks // w)))
@@ -220,7 +217,7 @@ def execute(payloads: list[dict], opts: SweepOptions) -> Iterator[tuple[int, Any
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
-        if not opts.device.startswith("cuda"):
+        if not opts.runtime.is_cuda:
             pin_workers(client)
     else:
         cluster = make_jobqueue_cluster(opts.backend, queue=opts.queue, cores=opts.cores, memory=opts.memory,

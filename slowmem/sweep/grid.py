@@ -20,6 +20,7 @@ from ..config import (
     ANALYSIS_SECTIONS,
     FIELD_SECTION,
     PRESETS,
+    RUN_SETTINGS,
     Config,
     ConfigError,
     check_choice,
@@ -50,7 +51,8 @@ _LIST_FIELDS = ("encoding", "digits")
 _MAP_FIELDS = ("timing",)
 _NOT_IN_GRID = {
     "seed": "give the list of seeds as 'seeds' (e.g. seeds: 0-3)",
-    "device": "the device is chosen when running (slowmem sweep run --device cuda), not in the grid",
+    **{k: f"it is a run setting, not part of the science config, chosen when running (slowmem sweep run {flag}; "
+          f"slowmem.runtime.Runtime({k}=...) in Python), never in the grid" for k, flag in RUN_SETTINGS.items()},
 }
 
 
@@ -109,7 +111,7 @@ class Grid:
                 "fixed": dict(self.fixed), "axes": {k: list(v) for k, v in self.axes.items()},
                 "seeds": list(self.seeds), "analysis": {k: dict(v) for k, v in self.analysis.items()}}
 
-    def networks(self, device: str = "cpu") -> list[NetworkSpec]:
+    def networks(self) -> list[NetworkSpec]:
         """Every network of the grid, validated (ConfigError names the setting and the grid).
 
         Refused before anything is expanded: more than :data:`MAX_NETWORKS`
@@ -126,7 +128,7 @@ class Grid:
             values = {**self.fixed, **dict(zip(names, combo))}
             for s in self.seeds:
                 try:
-                    cfg = Config.from_preset(self.preset, **values, seed=s, device=device)
+                    cfg = Config.from_preset(self.preset, **values, seed=s)
                     cfg = cfg.with_analysis(**self.analysis)
                     if cfg.task.stimuli not in checked:
                         check_stimuli_available(cfg.task.stimuli)
@@ -146,7 +148,7 @@ class Grid:
         """The grid of one config trained with several seeds (what ``slowmem train --out`` runs)."""
         d = cfg.to_dict()
         fixed = {k: v for sec in ("task", "network", "training") for k, v in d[sec].items()
-                 if k not in ("seed", "device")}
+                 if k != "seed"}
         analysis = {sec: d[sec] for sec in ANALYSIS_SECTIONS}
         return cls(name, cfg.preset or "book", fixed, {}, tuple(parse_seeds(list(seeds))), "", analysis)
 

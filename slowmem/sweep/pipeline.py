@@ -30,6 +30,7 @@ from ..analysis import analysis_settings, get_analysis, summary_identity
 from ..config import Config, ConfigError
 from ..evaluation import evaluate, network_record, training_curves
 from ..network import RateNetworks
+from ..runtime import Runtime
 from ..store import dumps, jsonable, pack_arrays, unpack_arrays
 from ..task import SPMTask
 from ..training import loop as training_loop
@@ -63,7 +64,9 @@ def run_unit(payload: Mapping[str, Any]) -> list[dict]:
     * ``analyze``: ``success``, ``all`` (every network that did not diverge)
       or ``none``: which newly trained networks get ``new_analyses``.
     * ``new_analyses``: analyses for newly trained networks.
-    * ``device``, ``engine`` (training engine), ``torch_threads`` (int or None).
+    * ``runtime``: the run settings (:meth:`slowmem.runtime.Runtime.to_dict`): device,
+      engine, threads (set in this worker when given), chunk sizes, simulation precision;
+      each result records them as ``runtime_json``.
 
     Each result holds ``network_id``, ``stage`` (``trained`` or ``analyzed``),
     for ``trained`` the ``record`` (:func:`slowmem.evaluation.network_record`)
@@ -71,12 +74,12 @@ def run_unit(payload: Mapping[str, Any]) -> list[dict]:
     then ``analyses`` (name -> summary), ``analysis_settings``,
     ``analysis_errors``, ``analysis_seconds``, ``notes`` and timings.
     """
-    if payload.get("torch_threads"):
-        torch.set_num_threads(int(payload["torch_threads"]))
+    runtime = Runtime.from_dict(payload.get("runtime") or {}).replace(progress=False)
+    runtime.apply_threads()
     items = list(payload["networks"])
     if not items:
         return []
-    device = payload.get("device", "cpu")
+    device = runtime.device
     worker = f"{socket.gethostname() or platform.node()}:{os.getpid()}"
     slots = []
     for n in items:
@@ -84,18 +87,19 @@ def run_unit(payload: Mapping[str, Any]) -> list[dict]:
         slots.append(_Slot(n, cfg, {
             "network_id": n["network_id"], "analyses": {}, "analysis_settings": {}, "analysis_errors": {},
             "analysis_seconds": {}, "notes": [], "worker": worker, "device": device,
+            "runtime_json": dumps(runtime.to_dict()),
             "torch_version": torch.__version__, "slowmem_version": __version__},
             want=list(n.get("analyses") or []), success=bool(n.get("success"))))
     task = SPMTask(slots[0].cfg.task)
     dtype = slots[0].cfg.training.dtype
     stored, fixed, ends_stored = _rebuild_stored(slots, device, dtype)
     to_train = [i for i in range(len(slots)) if i not in stored]
-    trained, ends_trained = _train_and_evaluate(slots, to_train, task, payload, device, dtype)
+    trained, ends_trained = _train_and_evaluate(slots, to_train, task, payload, runtime, dtype)
     order = stored + to_train
     parts = [p for p in (fixed, trained) if p is not None]
     nets = parts[0] if len(parts) == 1 else RateNetworks.concat(parts)
     ends = torch.cat([e for e in (ends_stored, ends_trained) if e is not None])
-    _run_analyses(slots, order, nets, task, ends)
+    _run_analyses(slots, order, nets, task, ends, runtime)
     return [s.result for s in slots]
 
 
@@ -134,14 +138,14 @@ def _rebuild_stored(slots: list[_Slot], device: str, dtype: str):
 
 
 def _train_and_evaluate(slots: list[_Slot], to_train: list[int], task: SPMTask, payload: Mapping[str, Any],
-                        device: str, dtype: str):
+                        runtime: Runtime, dtype: str):
     """Train the networks at ``to_train`` as one batch, evaluate them, fill their records and array files."""
     if not to_train:
         return None, None
     base = slots[to_train[0]].cfg
     net = RateNetworks.create([slots[i].cfg.network for i in to_train],
-                              [slots[i].cfg.training.seed for i in to_train], device=device, dtype=dtype)
-    res = training_loop.train(net, task, base.training, progress=False, engine=payload.get("engine", "auto"))
+                              [slots[i].cfg.training.seed for i in to_train], device=runtime.device, dtype=dtype)
+    res = training_loop.train(net, task, base.training, progress=False, runtime=runtime)
     t1 = time.perf_counter()
     ev = evaluate(res.networks, task, res.final_state, test_trials=base.training.test_trials, diverged=res.diverged)
     eval_seconds = time.perf_counter() - t1
@@ -159,11 +163,11 @@ def _train_and_evaluate(slots: list[_Slot], to_train: list[int], task: SPMTask, 
                         arrays=pack_arrays(s.item["network_id"], s.cfg, fwh, arrays),
                         train_seconds=float(res.seconds), evaluate_seconds=float(eval_seconds),
                         batch_size=len(to_train))
-    return res.networks, ev.trial_end_states.to(device)
+    return res.networks, ev.trial_end_states.to(runtime.device)
 
 
 def _run_analyses(slots: list[_Slot], order: list[int], nets: RateNetworks, task: SPMTask,
-                  ends: torch.Tensor) -> None:
+                  ends: torch.Tensor, runtime: Runtime) -> None:
     """Each analysis once, on the sub-batch of networks that want it, with the unit's settings."""
     names: list[str] = []
     for i in order:
@@ -176,7 +180,7 @@ def _run_analyses(slots: list[_Slot], order: list[int], nets: RateNetworks, task
         t0 = time.perf_counter()
         try:
             out = list(get_analysis(name)(nets.select(pos), task, ends[pos], cfg=analysis_settings(cfg, name),
-                                          progress=False))
+                                          progress=False, runtime=runtime))
             if len(out) != len(pos):
                 raise ValueError(f"returned {len(out)} summaries for {len(pos)} networks")
             out = [jsonable(o) for o in out]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..analysis import summary_identity
+from ..analysis import stored_summary_current
 from ..config import ANALYSIS_SECTIONS, ConfigError, network_identity
 from ..store import ResultsFolder
 from .grid import NetworkSpec
@@ -89,6 +89,8 @@ def plan_pending(specs: Sequence[NetworkSpec], rows: Mapping[str, dict], folder:
     A stored analysis counts as done only when its recorded settings
     (:func:`slowmem.analysis.summary_identity`) equal the ones asked for now: a
     change of settings recomputes that analysis, it never mixes old and new summaries.
+    Run settings (:class:`slowmem.runtime.Runtime`) are not part of that identity
+    (:func:`slowmem.analysis.stored_summary_current`): changing one recomputes nothing.
     """
     pending, distrusted = [], {}
     for s in specs:
@@ -113,7 +115,7 @@ def plan_pending(specs: Sequence[NetworkSpec], rows: Mapping[str, dict], folder:
         for n in names if eligible else ():
             if n not in done or n in redo:
                 missing.append(n)
-            elif settings.get(n) != summary_identity(s.config, n):
+            elif not stored_summary_current(settings.get(n), s.config, n):
                 missing.append(n)
         if missing:
             pending.append(Pending(s, "analyze", "analyses " + ", ".join(missing), missing))

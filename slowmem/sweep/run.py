@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .. import __version__, analysis
-from ..analysis import summary_identity
-from ..config import Config, ConfigError, network_identity
+from ..analysis import stored_summary_current
+from ..config import Config, ConfigError, drop_run_settings, network_identity
 from ..store import ResultsFolder, analysis_column, config_columns, dumps, read_manifest, utc_now
 from ..store.schema import FORMAT, MANIFEST_KIND
 from ..training import check_training_memory
@@ -75,7 +75,7 @@ def _merge(old: dict | None, pend: Pending, res: dict, folder: ResultsFolder) ->
     row["analysis_settings"] = dumps(settings)
     row["analysis_errors"] = json.dumps(dict(sorted(res.get("analysis_errors", {}).items())))
     row["analysis_seconds"] = json.dumps(dict(sorted(seconds.items())))
-    for k in ("worker", "device", "slowmem_version", "torch_version"):
+    for k in ("worker", "device", "runtime_json", "slowmem_version", "torch_version"):
         row[k] = res.get(k)
     row["finished_at"] = utc_now()
     row["status"], row["reason"] = _status(row)
@@ -116,14 +116,14 @@ def run_sweep(grid: Grid, out: str | Path, opts: SweepOptions | None = None,
     opts = (opts or SweepOptions()).validate()
     say = log or (lambda m: print(m, file=sys.stderr))
     out = Path(out)
-    specs = grid.networks(device=opts.device)
+    specs = grid.networks()
     if opts.batch is None:
         opts.batch = default_batch(opts, len(specs))
     folder = ResultsFolder(out)
     manifest = _check_folder(folder, grid, specs)
     units_all = plan_units(specs, opts.batch)
     check_training_memory(max(len(u) for u in units_all), specs[0].config.network.N, specs[0].config.training.dtype,
-                          device=opts.device, where="a work unit")
+                          device=opts.runtime.device, where="a work unit")
     t_start = time.perf_counter()
     with folder.lock():
         rows, notes = folder.read_rows([s.network_id for s in specs])
@@ -185,7 +185,8 @@ def _start_run(folder: ResultsFolder, manifest: dict | None, grid: Grid, specs: 
                     "created": utc_now(), "runs": []}
     run_entry = {"command": opts.command, "started": utc_now(), "finished": None, "slowmem_version": __version__,
                  "backend": opts.backend, "scheduler": opts.scheduler, "workers": opts.workers,
-                 "device": opts.device, "batch": opts.batch, "analyze": opts.analyze, "pending": n_pending}
+                 "runtime": opts.runtime.to_dict(), "batch": opts.batch, "analyze": opts.analyze,
+                 "pending": n_pending}
     manifest["runs"] = list(manifest.get("runs", [])) + [run_entry]
     manifest["slowmem_version"] = __version__
     folder.write_manifest(manifest)
@@ -199,7 +200,7 @@ def _run_units(units: list[list[Pending]], rows: dict, folder: ResultsFolder, sp
 
     order = {s.network_id: k for k, s in enumerate(specs)}
     payloads = [_payload(u, rows, folder, names, opts) for u in units]
-    with tqdm(total=sum(map(len, units)), desc=f"sweep {label}", unit="net", disable=not opts.progress,
+    with tqdm(total=sum(map(len, units)), desc=f"sweep {label}", unit="net", disable=not opts.runtime.progress,
               file=sys.stderr, mininterval=0.5) as bar:
         for i, res in execute(payloads, opts):
             unit = units[i]
@@ -232,9 +233,9 @@ def _payload(unit: list[Pending], rows: Mapping[str, dict], folder: ResultsFolde
             item.update(arrays=folder.read_array_bytes(row), fixed_weights_hash=row.get("fixed_weights_hash"),
                         success=bool(row.get("success")), analyses=list(p.analyses))
         nets.append(item)
-    return {"networks": nets, "analyze": opts.analyze, "new_analyses": list(names), "device": opts.device,
-            "engine": opts.engine,
-            "torch_threads": None if (opts.backend == "none" and opts.scheduler is None) else 1}
+    in_process = opts.backend == "none" and opts.scheduler is None
+    runtime = opts.runtime if in_process or opts.runtime.threads else opts.runtime.replace(threads=1)
+    return {"networks": nets, "analyze": opts.analyze, "new_analyses": list(names), "runtime": runtime.to_dict()}
 
 
 def _counts(rows: Mapping[str, dict], specs: Sequence[NetworkSpec]) -> dict:
@@ -282,8 +283,9 @@ def sweep_status(path: str | Path) -> dict:
             st["success"] += 1
             done = set(json.loads(r.get("analyses_done") or "[]"))
             settings = json.loads(r.get("analysis_settings") or "{}")
-            cfg = Config.from_dict(json.loads(r["config_json"])).with_analysis(**m["grid"].get("analysis", {}))
-            if any(n not in done or settings.get(n) != summary_identity(cfg, n) for n in analysis.ANALYSES):
+            grid_analysis = {k: drop_run_settings(v) for k, v in m["grid"].get("analysis", {}).items()}
+            cfg = Config.from_dict(json.loads(r["config_json"])).with_analysis(**grid_analysis)
+            if any(n not in done or not stored_summary_current(settings.get(n), cfg, n) for n in analysis.ANALYSES):
                 st["analyses_pending"] += 1
     st["damaged"] += sum(1 for nid in notes if nid in set(ids))
     st["notes"] = list(notes.values())

@@ -1,7 +1,9 @@
 """FORCE and modified FORCE training of a batch of rate networks (the paper's Methods, "Training").
 
     loop.py          train(), train_from_config(), TrainingResult: the trial loop, engine-agnostic
-    torch_engine.py  rls_update() and the batched-tensor engine (any device; the CUDA path, the reference)
+    state.py         TrainingState: the named state (weights, RLS matrices, states) every engine updates
+    torch_engine.py  rls_update(), force_step() (the one step of slowmem.network.rate_step + RLS) and the
+                     batched-tensor engine built on it (any device; the CUDA path, the reference)
     numba_engine.py  the compiled CPU engine (Numba): whole trials per call, g J shared in lockstep
 
 ``train`` is the entry point; see :mod:`slowmem.training.loop`.

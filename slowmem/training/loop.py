@@ -27,9 +27,11 @@ import torch
 
 from ..config import Config, ConfigError, TrainingConfig
 from ..network import RateNetworks
+from ..runtime import ENGINES, Runtime, as_runtime
 from ..task import STREAMS, SPMTask, trial_rng
 from . import numba_engine
 from .numba_engine import NumbaStepper
+from .state import TrainingState
 from .torch_engine import TorchStepper
 
 __all__ = ["ENGINES", "TRIALS_PER_CALL", "train", "TrainingResult", "train_from_config", "resolve_engine"]
@@ -63,11 +65,6 @@ class TrainingResult:
     engine: str = "torch"
 
 
-#: Training engines: ``torch`` (batched tensor ops; any device) and ``numba``
-#: (compiled per-network trial loop; CPU only, several times faster there).
-ENGINES = ("auto", "torch", "numba")
-
-
 def resolve_engine(engine: str, device: torch.device) -> str:
     """``auto`` -> ``numba`` on the CPU when Numba is installed, else ``torch``."""
     if engine not in ENGINES:
@@ -82,8 +79,7 @@ def resolve_engine(engine: str, device: torch.device) -> str:
 
 
 def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int | None = None,
-          progress: bool = True, desc: str | None = None, engine: str = "auto",
-          threads: int | None = None) -> TrainingResult:
+          progress: bool = True, desc: str | None = None, runtime: Runtime | None = None) -> TrainingResult:
     """Train every network of ``net`` on its own back-to-back stream of SPM trials.
 
     Network ``b``'s trial order and stimulus draws come from
@@ -91,12 +87,14 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     on which networks share the batch. ``net`` is not modified; the trained
     copy is returned.
 
-    ``engine``: ``torch`` runs batched tensor operations on the networks'
+    ``runtime`` (:class:`slowmem.runtime.Runtime`; None: its defaults) gives
+    the engine and the threads; the networks stay on their own device.
+    ``runtime.engine``: ``torch`` runs batched tensor operations on the networks'
     device; ``numba`` (CPU only) runs :data:`TRIALS_PER_CALL` trials at a
     time as one compiled loop per group of networks that share g J (they
     advance in lockstep and read g J once per step; otherwise a group is one
     network), groups spread over
-    ``threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
+    ``runtime.threads`` threads (default ``torch.get_num_threads()``); ``auto`` picks
     ``numba`` on the CPU. The two engines implement the same algorithm and
     agree to rounding; with one engine, the same config and seed give
     bit-identical results, whatever the batch.
@@ -106,13 +104,14 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
     n_trials = cfg.trials if trials is None else int(trials)
     if n_trials < 0:
         raise ConfigError(f"trials must be >= 0; got {n_trials}")
-    engine = resolve_engine(engine, net.device)
+    runtime = as_runtime(runtime)
+    engine = resolve_engine(runtime.engine, net.device)
     dev, dt_ = net.device, net.dtype
     B, N = net.B, net.N
     rngs = [trial_rng(s, STREAMS["training"]) for s in net.seeds]
     schedules = np.stack([task.schedule(n_trials, r) for r in rngs]) if n_trials else np.zeros((B, 0), int)
 
-    step_trial, wout, x = _stepper(net, task, cfg, engine, threads)
+    step_trial, state = _stepper(net, task, cfg, engine, runtime.engine_threads())
     resp_i = task.response_mask.nonzero().squeeze(1).to(dev)   # the windows' steps, for the RMSEs
     mem_i = task.memory_mask.nonzero().squeeze(1).to(dev)
 
@@ -144,7 +143,7 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         torch.cuda.synchronize(dev)
     seconds = time.perf_counter() - t0
     rmse, diverged = rmse.cpu(), diverged.cpu()
-    trained = replace(net, wo=wout[:, :, 0:1].clone(), wd=wout[:, :, 1:3].clone())
+    trained = replace(net, wo=state.wout[:, :, 0:1].clone(), wd=state.wout[:, :, 1:3].clone())
     log = pd.DataFrame({
         "network": np.repeat(np.arange(B), n_trials),
         "seed": np.repeat(np.array(net.seeds), n_trials),
@@ -153,39 +152,31 @@ def train(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, *, trials: int 
         "response_rmse": rmse[:, :, 0].T.reshape(-1).numpy(),
         "memory_rmse": rmse[:, :, 1].T.reshape(-1).numpy(),
     })
-    return TrainingResult(trained, x.clone(), log, diverged.numpy(), seconds, engine)
+    return TrainingResult(trained, state.x.clone(), log, diverged.numpy(), seconds, engine)
 
 
-def _stepper(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, engine: str, threads: int | None):
-    """The engine's trial runner over fresh training state; returns ``(stepper, wout (B, N, 3), x (B, N))``.
+def _stepper(net: RateNetworks, task: SPMTask, cfg: TrainingConfig, engine: str, threads: int):
+    """The engine's trial runner over fresh training state; returns ``(stepper, state)``.
 
-    ``wout`` (column 0 = wo, 1:3 = wd) and ``x`` are updated in place by the stepper.
+    ``state`` (:class:`TrainingState`: ``wout (B, N, 3)``, column 0 = wo, 1:3 = wd; ``x (B, N)``; ...)
+    is made here, once, and updated in place by the stepper.
     """
-    B, N, dev, dt_ = net.B, net.N, net.device, net.dtype
-    eye = torch.eye(N, device=dev, dtype=dt_) / cfg.alpha
-    P_out = eye.expand(B, N, N).clone()
-    P_mem = eye.expand(B, N, N).clone() if cfg.rule == "modified" else P_out
-    wout = net.readout().clone()
-    W_T = net.recurrent().transpose(1, 2).contiguous()
-    F_T = net.feedback().transpose(1, 2).contiguous()   # (B, 3, N)
-    wi_T = net.wi.transpose(1, 2).contiguous()          # (B, 2, N)
-    x = net.x0.clone().contiguous()
+    state = TrainingState.fresh(net, alpha=cfg.alpha, rule=cfg.rule)
     a = task.dt / task.cfg.tau
     if engine == "numba":
-        n_threads = torch.get_num_threads() if threads is None else int(threads)
-        if n_threads < 1:
-            raise ConfigError(f"threads must be >= 1; got {threads}")
-        return NumbaStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, min(n_threads, B)), wout, x
-    return TorchStepper(W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a), wout, x
+        return NumbaStepper(state, task, cfg, a, min(threads, net.B)), state
+    return TorchStepper(state, task, cfg, a), state
 
 
 def train_from_config(cfg: Config, seeds: list[int] | None = None, *, progress: bool = True,
-                      engine: str = "auto", threads: int | None = None) -> tuple[SPMTask, TrainingResult]:
-    """Create networks for ``seeds`` (default: ``cfg.training.seed``) and train them as one batch."""
+                      runtime: Runtime | None = None) -> tuple[SPMTask, TrainingResult]:
+    """Create networks for ``seeds`` (default: ``cfg.training.seed``) on ``runtime.device`` and train them as
+    one batch (``runtime``: :class:`slowmem.runtime.Runtime`, None for its defaults)."""
+    runtime = as_runtime(runtime)
     seeds = [cfg.training.seed] if seeds is None else list(seeds)
     task = SPMTask(cfg.task)
-    net = RateNetworks.create(cfg.network, seeds, device=cfg.training.device, dtype=cfg.training.dtype)
-    return task, train(net, task, cfg.training, progress=progress, engine=engine, threads=threads)
+    net = RateNetworks.create(cfg.network, seeds, device=runtime.torch_device(), dtype=cfg.training.dtype)
+    return task, train(net, task, cfg.training, progress=progress, runtime=runtime)
 
 
 def training_bytes(B: int, N: int, dtype: str) -> int:

@@ -15,7 +15,8 @@ pool (the kernel releases the GIL). Nothing is summed across networks and
 every sum keeps its order, so each network's result is bit for bit the same
 whatever its group, its batch neighbours and the number of threads (tested).
 
-The algorithm is exactly that of :func:`slowmem.training.train` (see there):
+The algorithm is exactly that of :func:`slowmem.training.train` (see there): the model's step
+(:func:`slowmem.network.rate_step`) with RLS, as :func:`slowmem.training.torch_engine.force_step` states it:
 
     r = tanh(x);  (z, zd) = wout^T r            (tanh: a vectorisable form, see _tanh_into)
     on update steps in a window:  k = P r;  c = 1/(1 + r.k);  P -= c k k^T;  w -= c k e^T
@@ -35,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from .state import TrainingState
 from .torch_engine import Stepper
 
 try:
@@ -451,29 +453,30 @@ def share_groups(W_T: np.ndarray, threads: int = 1, cache_bytes: int | None = No
     return [np.asarray(g, dtype=np.int64) for g in groups]
 
 
-def force_trials(W_T, F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem, *, modified: bool, every: int,
+def force_trials(state: TrainingState, u, target, resp, mem, *, modified: bool, every: int,
                  step0: int, a: float, outputs, scratch, groups: list[np.ndarray] | None = None,
                  pool: ThreadPoolExecutor | None = None) -> int:
     """K trials, back to back, for each of B networks, in place, on NumPy arrays (one dtype, C-contiguous).
 
-    Shapes: ``W_T, P_out, P_mem (B, N, N)``, ``pend (B, 2, 2, N)`` (zeros at the
-    start of training, then carried from trial to trial), ``F_T (B, 3, N)``, ``wout (B, N, 3)``,
-    ``wi_T (B, 2, N)``, ``x (B, N)``, ``u (B, K T, 2)``, ``target (B, K T, 3)``, ``resp, mem (K T,)``
-    (the windows of one trial repeated K times), ``outputs (B, K T, 3)``, ``scratch (B, 3, N)``.
+    ``state``: the training state as NumPy views (:meth:`TrainingState.numpy`; its ``pending`` zeros at
+    the start of training, then carried from trial to trial), updated in place. Shapes: ``u (B, K T, 2)``,
+    ``target (B, K T, 3)``, ``resp, mem (K T,)`` (the windows of one trial repeated K times),
+    ``outputs (B, K T, 3)``, ``scratch (B, 3, N)``.
     ``groups``: networks that share (g J) (:func:`share_groups`; default: each network alone).
     With a thread ``pool`` the groups train concurrently. Returns the global step count after
     the last step.
     """
     if not AVAILABLE:
         raise RuntimeError("the numba training engine needs the 'numba' package (pip install numba)")
-    B = W_T.shape[0]
+    s = state                                # the one place the named state becomes the kernel's arguments
+    B = s.W_T.shape[0]
     if groups is None:
         groups = [np.array([b], dtype=np.int64) for b in range(B)]
-    a, am = W_T.dtype.type(a), W_T.dtype.type(1.0 - a)
+    a, am = s.W_T.dtype.type(a), s.W_T.dtype.type(1.0 - a)
 
     def one(members: np.ndarray) -> int:
-        return _force_trial(W_T[members[0]], F_T, wi_T, P_out, P_mem, pend, wout, x, u, target, resp, mem,
-                            modified, every, step0, a, am, outputs, scratch, members)
+        return _force_trial(s.W_T[members[0]], s.F_T, s.wi_T, s.P_out, s.P_mem, s.pending, s.wout, s.x, u, target,
+                            resp, mem, modified, every, step0, a, am, outputs, scratch, members)
 
     steps = [one(g) for g in groups] if pool is None or len(groups) == 1 else list(pool.map(one, groups))
     return steps[0]
@@ -490,23 +493,18 @@ class NumbaStepper(Stepper):
     are spread over ``threads`` threads.
     """
 
-    def __init__(self, W_T, F_T, wi_T, P_out, P_mem, wout, x, task, cfg, a, threads):
-        from concurrent.futures import ThreadPoolExecutor
-
-        B, N = x.shape
-        pending = np.zeros((B, 2, 2, N), dtype=x.numpy().dtype)     # deferred RLS updates (_rls)
-        self.arrays = [W_T.numpy(), F_T.numpy(), wi_T.numpy(), P_out.numpy(), P_mem.numpy(), pending, wout.numpy(),
-                       x.numpy()]
+    def __init__(self, state: TrainingState, task, cfg, a: float, threads: int):
+        self.state = state.numpy()                                   # NumPy views: updates reach the tensors
+        B, N = self.state.B, self.state.N
         self.resp, self.mem = task.response_mask.numpy(), task.memory_mask.numpy()
         self.modified, self.every, self.step, self.a = cfg.rule == "modified", cfg.update_every, 0, a
         self.buffers: dict[int, tuple] = {}                           # K -> (outputs, resp, mem) for K trials
-        self.scratch = np.empty((B, 3, N), dtype=self.arrays[0].dtype)
-        self.groups = share_groups(self.arrays[0], threads)        # networks sharing g J train in lockstep
+        self.scratch = np.empty((B, 3, N), dtype=self.state.W_T.dtype)
+        self.groups = share_groups(self.state.W_T, threads)         # networks sharing g J train in lockstep
         self.pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 and len(self.groups) > 1 else None
 
     def nonfinite(self) -> torch.Tensor:
-        x, wout = self.arrays[7], self.arrays[6]                    # NumPy: cheaper than PyTorch at this size
-        return torch.from_numpy(~(np.isfinite(x).all(-1) & np.isfinite(wout).all((1, 2))))
+        return self.state.nonfinite()
 
     def __exit__(self, *exc):
         if self.pool is not None:
@@ -520,7 +518,7 @@ class NumbaStepper(Stepper):
             self.buffers[K] = (torch.empty((u.shape[0], u.shape[1], 3), dtype=u.dtype),
                                np.tile(self.resp, K), np.tile(self.mem, K))
         outputs, resp, mem = self.buffers[K]
-        self.step = force_trials(*self.arrays, u.numpy(), target.numpy(), resp, mem,
+        self.step = force_trials(self.state, u.numpy(), target.numpy(), resp, mem,
                                  modified=self.modified, every=self.every, step0=self.step, a=self.a,
                                  outputs=outputs.numpy(), scratch=self.scratch, groups=self.groups,
                                  pool=self.pool)

@@ -18,6 +18,7 @@ from slowmem.analysis.mechanisms import classify, slow_manifold_check, threshold
 from slowmem.analysis.slowpoints import find_slow_points, jacobian, sample_starts
 from slowmem.config import MECHANISMS, Config, ConfigError, DynamicsConfig, NetworkConfig
 from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
 
 #: a shorter probe for the tests (defaults otherwise), with the sampled slow-point search on
 SHORT = DynamicsConfig(probe_trials=10, sampled_slow_points=True)
@@ -392,8 +393,11 @@ def test_probe_stops_at_rest_with_the_full_runs_result(designed3, task, monkeypa
 def test_probe_precision_setting(designed3, task):
     """The long approach in float32 (default) or float64 labels the designed networks alike."""
     net, ends, res = designed3
-    f64 = probe_attractors(net, task, ends, cfg=DynamicsConfig(probe_trials=10, simulation_dtype="float64"))
+    f64 = probe_attractors(net, task, ends, cfg=DynamicsConfig(probe_trials=10),
+                           runtime=Runtime(simulation_dtype="float64"))
     assert classify(f64, task).label.tolist() == res.mechanisms.label.tolist()
     assert np.allclose(f64.final_output, res.probe.final_output, atol=1e-5)
     with pytest.raises(ConfigError, match="simulation_dtype must be one of"):
-        DynamicsConfig(simulation_dtype="half")
+        Runtime(simulation_dtype="half")
+    with pytest.raises(ConfigError, match="'chunk_trials' is a run setting"):
+        DynamicsConfig(chunk_trials=2)

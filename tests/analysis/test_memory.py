@@ -33,6 +33,7 @@ from slowmem.analysis.robustness import distraction, distraction_noise, interrup
 from slowmem.config import ACCURACY_TOLERANCE, ConfigError, MemoryConfig, NetworkConfig, TaskConfig
 from slowmem.evaluation import evaluate, is_correct, trial_failed
 from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
 from slowmem.stimuli import VAE, StimulusBank
 from slowmem.task import TRIAL_TYPES, SPMTask
 
@@ -353,13 +354,13 @@ def test_batch_independence_and_chunking(latch, ctask):
     both = forgetting_curve(net, ctask, ev.trial_end_states, delays=delays)
     alone = forgetting_curve(net.select([1]), ctask, ev.trial_end_states[1:], delays=delays)
     tiny = forgetting_curve(net.select([1]), ctask, ev.trial_end_states[1:], delays=delays,
-                            cfg=MemoryConfig(max_chunk_elements=1))
+                            runtime=Runtime(max_chunk_elements=1))
     for r in (alone, tiny):
         assert np.allclose(r.mean_response[0], both.mean_response[1], atol=1e-9)
         assert (r.failure_type[0] == both.failure_type[1]).all()
     d_both = distraction(net, ctask, ev.trial_end_states, sigmas=[0, 2], n_repeats=2)
     d_alone = distraction(net.select([1]), ctask, ev.trial_end_states[1:], sigmas=[0, 2], n_repeats=2,
-                          cfg=MemoryConfig(max_chunk_elements=1))
+                          runtime=Runtime(max_chunk_elements=1))
     assert np.allclose(d_alone.mean_response[0], d_both.mean_response[1], atol=1e-9)
     # device/dtype agnostic: float32 gives the same verdicts
     f32 = forgetting_curve(net.to(dtype="float32"), ctask, ev.trial_end_states, delays=delays)
@@ -464,14 +465,19 @@ def test_joint_protocols_read_the_same_simulations(latch, ctask):
 
 
 def test_simulation_dtype_float32_and_float64_agree(latch, ctask):
-    """The stress tests in float32 (the default) and float64 give the same failures on the latch designs."""
+    """The stress tests in float32 (the default) and float64 give the same failures on the latch designs.
+
+    This bounds the one run setting (slowmem.runtime.Runtime.simulation_dtype) that can change numbers.
+    """
     net, ev = latch
     kw = dict(delays=[6.0, 31.0, 81.0])
-    a = forgetting_curve(net, ctask, ev.trial_end_states, cfg=MemoryConfig(simulation_dtype="float64"), **kw)
-    b = forgetting_curve(net, ctask, ev.trial_end_states, cfg=MemoryConfig(simulation_dtype="float32"), **kw)
+    a = forgetting_curve(net, ctask, ev.trial_end_states, runtime=Runtime(simulation_dtype="float64"), **kw)
+    b = forgetting_curve(net, ctask, ev.trial_end_states, runtime=Runtime(simulation_dtype="float32"), **kw)
     assert np.array_equal(a.failed, b.failed) and np.allclose(a.mean_response, b.mean_response, atol=1e-4)
     with pytest.raises(ConfigError, match="simulation_dtype must be one of"):
-        MemoryConfig(simulation_dtype="float16")
+        Runtime(simulation_dtype="float16")
+    with pytest.raises(ConfigError, match="'simulation_dtype' is a run setting"):
+        MemoryConfig(simulation_dtype="float64")
 
 
 def test_variants_on_fewer_repeats_run_the_same_trials(latch, ctask):

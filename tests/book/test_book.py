@@ -51,12 +51,14 @@ def _text_outputs(nb):
     return "\n".join(txt)
 
 
+@pytest.mark.slow                       # executes a chapter: make test-all
 def test_papermill_override_changes_task_chapter(tmp_path):
     base = _text_outputs(_papermill("01_task.ipynb", tmp_path, seed=0))
     longer = _text_outputs(_papermill("01_task.ipynb", tmp_path, seed=0, delay1=20))
     assert "50" in base and "200" in longer and base != longer
 
 
+@pytest.mark.slow                       # starts a kernel per case: make test-all
 @pytest.mark.parametrize("nb, params, word", [
     ("02_training.ipynb", {"pg": 1.5}, "pg must be a number in (0, 1]"),
     ("02_training.ipynb", {"preset": "huge"}, "preset must be one of"),

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+#: each test drives headless Chromium: make test-all runs them (CI), make test does not
+pytestmark = pytest.mark.slow
+
 CHECKER = Path(__file__).resolve().parents[1] / "browser" / "check_book.py"
 
 # a stand-in for MathJax: renders every .math element into an <mjx-container>, as MathJax does

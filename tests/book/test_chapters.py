@@ -1,11 +1,11 @@
-"""slowmem.chapters: the parameter-line convention, strict checking before any work, papermill runs."""
+"""slowmem.book.chapters: the parameter-line convention, strict checking before any work, papermill runs."""
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from slowmem.chapters import (
+from slowmem.book.chapters import (
     ChapterParameters,
     check_values,
     find_chapter,
@@ -281,7 +281,7 @@ def test_run_chapter_injects_checked_values(tmp_path, capsys):
 @pytest.mark.parametrize("nb", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_chapter_parameters_follow_the_convention(nb):
     """Every chapter's parameters cell parses, and its defaults pass their own declared types."""
-    from slowmem.chapters import check_values, read_parameters
+    from slowmem.book.chapters import check_values, read_parameters
 
     p = read_parameters(nb)
     assert p.problems == []

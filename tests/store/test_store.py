@@ -9,10 +9,16 @@ import pandas as pd
 import pytest
 import torch
 
+import slowmem
 import slowmem.analysis
 from slowmem.cli import main
-from slowmem.config import Config, ConfigError
+from slowmem.config import Config, ConfigError, NetworkConfig
+from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
 from slowmem.store import ResultsFolder, load_networks, load_results, read_manifest
+from slowmem.store.files import safetensors_metadata
+from slowmem.store.networks import read_networks, save_networks
+from slowmem.store.provenance import provenance
 from slowmem.store.schema import row_hash, unnumpy
 from slowmem.sweep import SweepOptions, grid_from_mapping, run_sweep, sweep_status
 
@@ -21,7 +27,7 @@ FAST = ["--preset", "ci", "--N", "30", "--trials", "6", "--test-trials", "4", "-
 
 
 def quiet(**kw) -> SweepOptions:
-    return SweepOptions(backend="none", progress=False, **kw)
+    return SweepOptions(backend="none", runtime=Runtime(progress=False), **kw)
 
 
 def grid(**keys):
@@ -83,24 +89,46 @@ def test_engines_are_batch_independent(engine):
     from slowmem.training import train_from_config
 
     cfg = Config.from_preset("ci", N=120, trials=4)
-    _, alone = train_from_config(cfg, [2], progress=False, engine=engine)
-    _, batch = train_from_config(cfg, [0, 1, 2, 3], progress=False, engine=engine)
+    _, alone = train_from_config(cfg, [2], progress=False, runtime=Runtime(engine=engine))
+    _, batch = train_from_config(cfg, [0, 1, 2, 3], progress=False, runtime=Runtime(engine=engine))
     assert torch.equal(alone.networks.wo[0], batch.networks.wo[2])
     assert torch.equal(alone.final_state[0], batch.final_state[2])
 
 
 def test_network_file_bytes_are_deterministic(tmp_path):
-    from slowmem.network import RateNetworks
-
     nets = RateNetworks.create(Config.from_preset("ci", N=20).network, [0, 1])
-    nets.save(tmp_path / "a.safetensors", extra_meta={"b": 1, "a": 2, "c": [3]})
-    nets.save(tmp_path / "b.safetensors", extra_meta={"c": [3], "a": 2, "b": 1})
+    save_networks(nets, tmp_path / "a.safetensors", extra_meta={"b": 1, "a": 2, "c": [3]})
+    save_networks(nets, tmp_path / "b.safetensors", extra_meta={"c": [3], "a": 2, "b": 1})
     assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
-    assert RateNetworks.load(tmp_path / "a.safetensors").same_weights(nets)
+    assert read_networks(tmp_path / "a.safetensors").same_weights(nets)
+
+
+def test_network_file_roundtrip_provenance_and_damage(tmp_path):
+    net = RateNetworks.create(NetworkConfig(N=25, g=1.1), [5, 6], dtype="float32")
+    net.wo.normal_()
+    p = save_networks(net, tmp_path / "n.safetensors")
+    back = read_networks(p)
+    assert back.same_weights(net) and back.dtype == torch.float32
+    assert read_networks(p, dtype="float64").dtype == torch.float64
+    stamp = json.loads(safetensors_metadata(p.read_bytes())["slowmem"])["provenance"]
+    assert stamp == provenance() and stamp["slowmem"] == slowmem.__version__ and stamp["libraries"]["torch"]
+    data = p.read_bytes()
+    (tmp_path / "bad.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConfigError, match="damaged"):
+        read_networks(tmp_path / "bad.safetensors")
+    with pytest.raises(ConfigError, match="no network file"):
+        read_networks(tmp_path / "missing.safetensors")
+
+
+def test_provenance_names_the_checkout_commit():
+    stamp = provenance()
+    assert set(stamp) == {"slowmem", "commit", "python", "libraries"}
+    if (Path(slowmem.__file__).resolve().parents[1] / ".git").exists():
+        assert stamp["commit"] is not None and len(stamp["commit"].split("+")[0]) == 40
 
 
 # --------------------------------------------------------------------------- analysis settings never mix
-def probe(networks, task, trial_end_states, *, cfg=None, progress=False):
+def probe(networks, task, trial_end_states, *, cfg=None, progress=False, runtime=None):
     """A cheap stand-in analysis whose summary records the setting it ran with."""
     return [{"n_repeats": cfg.n_repeats, "wo": float(networks.wo[b].abs().sum())} for b in range(networks.B)]
 
@@ -247,12 +275,13 @@ def test_output_folder_problems_are_found_before_training(tmp_path, capsys):
 def test_bad_scheduler_and_missing_batch_system_fail_before_the_manifest(tmp_path, monkeypatch):
     out = tmp_path / "sweep"
     with pytest.raises(ConfigError, match="no Dask scheduler answers"):
-        run_sweep(grid(seeds="0"), out, SweepOptions(scheduler="tcp://127.0.0.1:9", progress=False))
+        run_sweep(grid(seeds="0"), out, SweepOptions(scheduler="tcp://127.0.0.1:9",
+                                                             runtime=Runtime(progress=False)))
     assert not (out / "manifest.json").exists()
     monkeypatch.setenv("PATH", str(tmp_path))                 # no sbatch here
     pytest.importorskip("dask_jobqueue")
     with pytest.raises(ConfigError, match="sbatch"):
-        run_sweep(grid(seeds="0"), out, SweepOptions(backend="slurm", progress=False))
+        run_sweep(grid(seeds="0"), out, SweepOptions(backend="slurm", runtime=Runtime(progress=False)))
     assert not (out / "manifest.json").exists()
 
 

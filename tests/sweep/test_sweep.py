@@ -16,6 +16,7 @@ import slowmem.analysis
 import slowmem.training.loop
 from slowmem.cli import main
 from slowmem.config import Config, ConfigError, network_id
+from slowmem.runtime import Runtime
 from slowmem.store import (
     TIMING_COLUMNS,
     ResultsFolder,
@@ -54,7 +55,7 @@ def comparable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def quiet(**kw) -> SweepOptions:
-    return SweepOptions(backend="none", progress=False, **kw)
+    return SweepOptions(backend="none", runtime=Runtime(progress=False), **kw)
 
 
 @pytest.fixture(autouse=True)
@@ -142,7 +143,8 @@ def test_units_keep_networks_that_share_gJ_together():
     ({"g": [1.2, 1.2]}, ["g lists a value twice"]),
     ({"seeds": "3-1"}, ["seeds must be"]),
     ({"seed": 3}, ["'seed'", "seeds"]),
-    ({"device": "cuda"}, ["'device'", "--device"]),
+    ({"device": "cuda"}, ["'device'", "run setting", "--device"]),
+    ({"memory": {"simulation_dtype": "float64"}}, ["'simulation_dtype' is a run setting", "--simulation-dtype"]),
     ({"preset": "huge"}, ["preset must be one of"]),
     ({"timing": {"delay3": 5}}, ["unknown period", "delay3"]),
 ])
@@ -276,7 +278,7 @@ def test_folder_checks_and_lock(tmp_path, no_analyses):
 
 
 # --------------------------------------------------------------------------- analyses, stage by stage
-def probe_summary(networks, task, trial_end_states, *, cfg=None, progress=False):
+def probe_summary(networks, task, trial_end_states, *, cfg=None, progress=False, runtime=None):
     """A stand-in analysis: reads what the pipeline hands over."""
     assert trial_end_states.shape == (networks.B, 4, networks.N)
     return [{"mean_abs_wo": float(networks.wo[b].abs().mean()),
@@ -284,7 +286,7 @@ def probe_summary(networks, task, trial_end_states, *, cfg=None, progress=False)
              "nested": {"seed": int(networks.seeds[b])}, "curve": [1.0, 2.0]} for b in range(networks.B)]
 
 
-def broken_summary(networks, task, trial_end_states, *, cfg=None, progress=False):
+def broken_summary(networks, task, trial_end_states, *, cfg=None, progress=False, runtime=None):
     raise RuntimeError("probe exploded")
 
 
@@ -344,6 +346,7 @@ def test_analyses_are_added_later_without_retraining(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- Dask
+@pytest.mark.slow                       # a Dask cluster: make test-all
 def test_local_cluster_sweep_then_rerun_does_nothing(tmp_path, capsys, no_analyses):
     f = write_grid(tmp_path, g=[1.2, 1.5], pg=[0.4, 0.9], seeds="0-1")
     out = tmp_path / "sweep"
@@ -375,6 +378,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+@pytest.mark.slow                       # a Dask cluster: make test-all
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, no_analyses):
     f = write_grid(tmp_path, trials=2000, g=[1.2, 1.5], pg=[0.4, 0.9], seeds="0-2")   # 12 units of ~0.4 s
     grid = load_grid_file(f)
@@ -462,6 +466,7 @@ def test_sweep_help_documents_the_commands():
     assert r.returncode == 0 and "remaining" in r.stdout
 
 
+@pytest.mark.slow                       # a Dask cluster: make test-all
 def test_local_workers_are_pinned_one_per_core():
     import logging
     import os

@@ -4,6 +4,7 @@ import torch
 
 from slowmem.config import Config, TrainingConfig
 from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
 from slowmem.training import rls_update, train, train_from_config
 
 
@@ -102,8 +103,8 @@ from slowmem.training import resolve_engine  # noqa: E402
 def test_numba_and_torch_engines_agree(rule, dtype, tol):
     """The compiled CPU kernel and the batched torch code are the same algorithm (sums in another order)."""
     cfg = _small(rule=rule, trials=3, dtype=dtype).replace(N=80)
-    _, a = train_from_config(cfg, [0, 3], progress=False, engine="torch")
-    _, b = train_from_config(cfg, [0, 3], progress=False, engine="numba")
+    _, a = train_from_config(cfg, [0, 3], progress=False, runtime=Runtime(engine="torch"))
+    _, b = train_from_config(cfg, [0, 3], progress=False, runtime=Runtime(engine="numba"))
     assert (a.engine, b.engine) == ("torch", "numba")
     assert b.networks.wo.dtype == a.networks.wo.dtype
     assert a.networks.wd.abs().max() > 0.05                      # something was learned
@@ -115,8 +116,8 @@ def test_numba_and_torch_engines_agree(rule, dtype, tol):
 def test_numba_engine_independent_of_batch_and_threads():
     """Each network runs alone in its kernel: batch neighbours and the thread count change nothing."""
     cfg = _small(trials=2).replace(N=60)
-    _, many = train_from_config(cfg, [5, 6, 7], progress=False, engine="numba", threads=2)
-    _, one = train_from_config(cfg, [6], progress=False, engine="numba")
+    _, many = train_from_config(cfg, [5, 6, 7], progress=False, runtime=Runtime(engine="numba", threads=2))
+    _, one = train_from_config(cfg, [6], progress=False, runtime=Runtime(engine="numba"))
     assert torch.equal(many.networks.wo[1], one.networks.wo[0])
     assert torch.equal(many.networks.wd[1], one.networks.wd[0])
     assert torch.equal(many.final_state[1], one.final_state[0])
@@ -138,10 +139,10 @@ def test_networks_sharing_gJ_train_in_lockstep_with_identical_results(rule, thre
     cfgs = [base.replace(fb=fb).network for fb in fbs] + [base.network]
     net = RateNetworks.create(cfgs, [4] * len(fbs) + [9])
     task = SPMTask(base.task)
-    together = train(net, task, base.training, progress=False, engine="numba", threads=threads)
+    together = train(net, task, base.training, progress=False, runtime=Runtime(engine="numba", threads=threads))
     assert float(together.networks.wd.abs().max()) > 0.01                          # something was learned
     for b in range(net.B):
-        alone = train(net.select([b]), task, base.training, progress=False, engine="numba", threads=1)
+        alone = train(net.select([b]), task, base.training, progress=False, runtime=Runtime(engine="numba", threads=1))
         assert torch.equal(together.networks.wo[b], alone.networks.wo[0])
         assert torch.equal(together.networks.wd[b], alone.networks.wd[0])
         assert torch.equal(together.final_state[b], alone.final_state[0])
@@ -156,7 +157,7 @@ def test_results_do_not_depend_on_trials_per_call(engine, monkeypatch):
     runs = []
     for per_call in (1, 4, 10):
         monkeypatch.setattr(training, "TRIALS_PER_CALL", per_call)
-        _, res = train_from_config(cfg, [2, 5], progress=False, engine=engine, threads=1)
+        _, res = train_from_config(cfg, [2, 5], progress=False, runtime=Runtime(engine=engine, threads=1))
         runs.append(res)
     first = runs[0]
     assert float(first.networks.wd.abs().max()) > 0.01

@@ -13,11 +13,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from slowmem import coursework as cw
-from slowmem import exercises as ex
+from slowmem.book import coursework as cw
+from slowmem.book import exercises as ex
+from slowmem.book import locate_book
 from slowmem.config import ConfigError
 
-BOOK = cw.BOOK_DIR
+BOOK = locate_book()
 CHAPTERS = cw.EXERCISE_CHAPTERS
 
 
@@ -66,7 +67,7 @@ def test_each_chapter_ends_with_at_least_two_complete_exercises(name):
         assert cw.solution_regions(sol) and all(reg.strip() for reg in cw.solution_regions(sol))
         assert _meta(chk)["grade"] and _meta(chk)["points"] > 0 and _meta(chk)["locked"]
         assert nb.cells.index(sol) < nb.cells.index(chk)
-        # the check calls a check of slowmem.exercises with the functions the solution cell defines
+        # the check calls a check of slowmem.book.exercises with the functions the solution cell defines
         call = ast.parse(chk.source).body[-1].value
         assert isinstance(call, ast.Call) and ast.unparse(call.func).startswith("ex.check_")
         defined = {f.name for f in _functions(sol.source)}

@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..task import STREAMS
-from .checks import _close, _np, _run
+from slowmem.analysis.robustness import distraction, distraction_noise
+from slowmem.book.exercises.checks import _close, _np, _run
+from slowmem.runtime import Runtime
+from slowmem.task import STREAMS, trial_rng
 
 
 # --------------------------------------------------------------------------- #
@@ -16,7 +18,6 @@ from .checks import _close, _np, _run
 # --------------------------------------------------------------------------- #
 def check_distractor(distractor_moments: Callable, centred_distractor: Callable) -> float:
     """Exercise 6.1: mean and spread of the paper's distractor; a zero-mean one of the same spread."""
-    from ..analysis.robustness import distraction_noise
 
     sigmas = [0.0, 0.1, 1.0, 10.0, 40.0]
 
@@ -52,9 +53,6 @@ def check_distractor(distractor_moments: Callable, centred_distractor: Callable)
 def check_distraction_point(distraction_point: Callable, networks, trial_end_states, task,
                             network: int = 0) -> float:
     """Exercise 6.2: failures at one noise level vs slowmem.analysis.robustness.distraction."""
-    from ..analysis.robustness import distraction
-    from ..config import MemoryConfig
-    from ..task import trial_rng
 
     net = networks.select([network])
     starts = trial_end_states[network:network + 1]
@@ -62,7 +60,7 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
     def compare(sigma, n_repeats=3):
         def fn():
             ref = distraction(net, task, starts, sigmas=[sigma], n_repeats=n_repeats,   # the network's precision
-                              cfg=MemoryConfig(simulation_dtype=str(net.dtype).removeprefix("torch.")))
+                              runtime=Runtime(simulation_dtype=str(net.dtype).removeprefix("torch.")))
             got = distraction_point(net, task, starts[0].clone(), sigma, n_repeats,
                                     trial_rng(net.seeds[0], STREAMS["distraction"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
@@ -81,7 +79,6 @@ def check_distraction_point(distraction_point: Callable, networks, trial_end_sta
 def explore_distraction(distraction_point: Callable, networks, trial_end_states, task,
                         sigmas: Sequence[float] = (0.5, 2.0, 5.0), n_repeats: int = 3) -> None:
     """Follow-up of exercise 6.2: failure ratio of every network at a few noise levels, with your function."""
-    from ..task import trial_rng
 
     rows = []
     try:

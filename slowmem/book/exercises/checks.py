@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from slowmem.config import TaskConfig
+from slowmem.task import SPMTask
+
 
 # --------------------------------------------------------------------------- #
 # reporting
@@ -84,7 +87,4 @@ def _close(a: Any, b: Any, tol: float, what: str) -> tuple[bool, str]:
 
 
 def _task(**task_kw):
-    from ..config import TaskConfig
-    from ..task import SPMTask
-
     return SPMTask(TaskConfig(**task_kw))

@@ -71,14 +71,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, check_choice, check_number, parse_seeds
+from slowmem.book import locate_book
+from slowmem.config import ConfigError, check_choice, check_number, parse_seeds
 
 __all__ = ["ParameterSpec", "ChapterParameters", "parse_parameter_line", "read_parameters", "parse_cli_value",
            "check_values", "find_chapter", "chapter_names", "format_parameters", "run_chapter",
-           "KINDS", "BOOK_DIR"]
+           "KINDS"]
 
 #: The book folder of a source checkout (``slowmem chapter --book`` points elsewhere).
-BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 
 #: Parameter types of the convention.
 KINDS: tuple[str, ...] = ("int", "float", "str", "bool", "choice", "seeds", "population", "file")
@@ -235,7 +235,7 @@ class ChapterParameters:
         if self.problems:
             where = self.path.name if self.path is not None else "the notebook"
             raise ConfigError(f"the parameters cell of {where} does not follow the convention of "
-                              "slowmem.chapters (NAME = DEFAULT  # TYPE: help):\n  " + "\n  ".join(self.problems))
+                              "slowmem.book.chapters (NAME = DEFAULT  # TYPE: help):\n  " + "\n  ".join(self.problems))
 
 
 def _fmt(x: float) -> str:
@@ -489,12 +489,12 @@ def check_namespace(namespace: Mapping[str, Any], chapter: str, book_dir: Path |
 
 def chapter_names(book_dir: Path | None = None) -> list[str]:
     """Stems of the notebooks in the book folder, sorted."""
-    return sorted(p.stem for p in Path(book_dir or BOOK_DIR).glob("*.ipynb"))
+    return sorted(p.stem for p in locate_book(book_dir).glob("*.ipynb"))
 
 
 def find_chapter(name: str, book_dir: Path | None = None) -> Path:
     """``book/NAME.ipynb``; NAME may omit the number (``task`` finds ``01_task``) if that is unambiguous."""
-    book = Path(book_dir or BOOK_DIR)
+    book = locate_book(book_dir)
     names = chapter_names(book)
     if not names:
         raise ConfigError(f"no chapter notebooks in {book} (use --book to point at the book folder)")
@@ -531,7 +531,8 @@ def run_chapter(name: str, overrides: Mapping[str, Any] | None = None, out: str 
         name: a chapter (see :func:`find_chapter`).
         overrides: parameter values (``-p`` texts if ``from_cli``).
         out: the executed notebook (default ``NAME.out.ipynb`` in the current folder); must not be the chapter.
-        book_dir: the book folder (default :data:`BOOK_DIR`); the notebook runs there.
+        book_dir: the book folder (default: the checkout's ``book/``, :func:`slowmem.book.locate_book`); the
+            notebook runs there.
         kernel_name: Jupyter kernel (default: the notebook's).
     """
     nb = find_chapter(name, book_dir)

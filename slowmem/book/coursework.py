@@ -14,7 +14,7 @@ instructor's own nbgrader course (``nbgrader generate_assignment`` /
   ``ex-<c>-<k>-statement``), a *solution cell* (``ex-<c>-<k>-solution``) whose
   function bodies sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION``,
   and a *check cell* (``ex-<c>-<k>-check``, an autograder cell with points)
-  that calls a check of :mod:`slowmem.exercises`: it prints PASS / FAIL per
+  that calls a check of :mod:`slowmem.book.exercises`: it prints PASS / FAIL per
   part and its value is the score;
 * optionally read-only follow-up cells (``ex-<c>-<k>-explore``) and a
   written answer (markdown, graded by hand, ``ex-<c>-<k>-answer``).
@@ -57,14 +57,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from slowmem.book import locate_book
+from slowmem.config import ConfigError
 
-__all__ = ["BOOK_DIR", "EXERCISE_CHAPTERS", "INSTRUCTOR_ONLY_TAGS", "exercise_cells", "student_notebook",
+__all__ = ["EXERCISE_CHAPTERS", "INSTRUCTOR_ONLY_TAGS", "exercise_cells", "student_notebook",
            "solution_regions", "build_student_edition", "grade_notebook", "format_grades", "add_grade_parser",
            "add_student_parser", "main"]
 
 #: The book's folder in a source checkout (the instructor edition's source).
-BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 
 #: Chapters with an exercises section, in book order.
 EXERCISE_CHAPTERS: tuple[str, ...] = ("01_task", "02_training", "03_fixed_points", "04_mechanisms",
@@ -198,7 +198,7 @@ def _student_toc(text: str) -> str:
     return yaml.safe_dump(toc, sort_keys=False)
 
 
-def build_student_edition(out: str | Path = "build/student", *, book_dir: str | Path = BOOK_DIR,
+def build_student_edition(out: str | Path = "build/student", *, book_dir: str | Path | None = None,
                           html: bool = True, jupyter_book: str | None = None) -> dict:
     """Write the student edition: notebooks and, with ``html``, the rendered book.
 
@@ -213,7 +213,7 @@ def build_student_edition(out: str | Path = "build/student", *, book_dir: str | 
     import nbformat
 
     t0 = time.perf_counter()
-    book_dir, out = Path(book_dir), Path(out)
+    book_dir, out = locate_book(book_dir), Path(out)
     if not (book_dir / "_toc.yml").is_file():
         raise ConfigError(f"{book_dir} is not a Jupyter Book folder (no _toc.yml)")
     o, b = out.resolve(), book_dir.resolve()
@@ -254,16 +254,21 @@ def _source_for(path: Path, source: str | Path | None, submitted=None) -> Path:
     whose number the submission's grade ids carry (``ex-5-...`` -> ``05_*.ipynb``)."""
     if source is not None:
         return Path(source)
-    cand = BOOK_DIR / path.name
+    try:
+        book = locate_book()
+    except ConfigError:
+        raise ConfigError(f"no instructor source for {path.name}: this slowmem has no book folder beside it; "
+                          "pass source= (--source), the chapter notebook this notebook was made from") from None
+    cand = book / path.name
     if cand.is_file():
         return cand
     chapters = {_GRADE_ID.match(_nbgrader(c).get("grade_id", ""))["chapter"]
                 for c in (submitted.cells if submitted is not None else []) if _role(c)[1]}
     if len(chapters) == 1:
-        found = sorted(BOOK_DIR.glob(f"{int(chapters.pop()):02d}_*.ipynb"))
+        found = sorted(book.glob(f"{int(chapters.pop()):02d}_*.ipynb"))
         if len(found) == 1:
             return found[0]
-    raise ConfigError(f"no instructor source for {path.name} in {BOOK_DIR} (by file name or by the chapter "
+    raise ConfigError(f"no instructor source for {path.name} in {book} (by file name or by the chapter "
                       "of its exercises); pass source= (the chapter notebook this notebook was made from)")
 
 
@@ -342,7 +347,7 @@ def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeou
     Args:
         path: the submitted notebook (a student edition notebook, filled in).
         source: the instructor notebook it came from (default: the chapter of the same file name in
-            :data:`BOOK_DIR`).
+            :func:`slowmem.book.locate_book`).
         timeout: seconds allowed per cell (a cell over it is interrupted and scores 0).
     Returns:
         ``{"notebook", "source", "exercises": [{"exercise", "title", "grade_id", "score", "max_score",
@@ -449,15 +454,15 @@ def add_student_parser(sub) -> argparse.ArgumentParser:
     """Add ``student`` (build the student edition) to a set of subcommands."""
     s = sub.add_parser("student", help="build the student edition (notebooks with stubs, and its HTML)")
     s.add_argument("--out", type=Path, default=Path("build/student"), help="output folder (default build/student)")
-    s.add_argument("--book", type=Path, default=BOOK_DIR, help="the book's folder (default: this checkout's)")
+    s.add_argument("--book", type=Path, default=None, help="the book's folder (default: this checkout's)")
     s.add_argument("--no-html", action="store_true", help="write the notebooks only")
     s.set_defaults(func=_cmd_student, parser=s)
     return s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m slowmem.coursework student|grade ...`` (the same parsers ``slowmem`` uses)."""
-    p = argparse.ArgumentParser(prog="python -m slowmem.coursework", description=__doc__.splitlines()[0])
+    """``python -m slowmem.book.coursework student|grade ...`` (the same parsers ``slowmem`` uses)."""
+    p = argparse.ArgumentParser(prog="python -m slowmem.book.coursework", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     add_student_parser(sub)
     add_grade_parser(sub)

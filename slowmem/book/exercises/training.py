@@ -7,7 +7,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checks import _close, _max_diff, _np, _run, _task
+from slowmem.book.exercises.checks import _close, _max_diff, _np, _run, _task
+from slowmem.config import NetworkConfig, TrainingConfig
+from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
+from slowmem.task import trial_rng
+from slowmem.training import rls_update, train
 
 
 # --------------------------------------------------------------------------- #
@@ -15,7 +20,6 @@ from .checks import _close, _max_diff, _np, _run, _task
 # --------------------------------------------------------------------------- #
 def check_rls_update(my_rls_update: Callable) -> float:
     """Exercise 2.1: one batched RLS step, in place, vs slowmem.training.rls_update and ridge regression."""
-    from ..training import rls_update
 
     def versus_package():
         g = torch.Generator().manual_seed(1)
@@ -84,15 +88,12 @@ def check_learning_steps(learning_steps: Callable, task=None) -> float:
 
 def check_force_trial(modified_force_trial: Callable) -> float:
     """Exercise 2.3: one trial of modified FORCE on one network vs slowmem.training.train (torch engine)."""
-    from ..config import NetworkConfig, TrainingConfig
-    from ..network import RateNetworks
-    from ..task import trial_rng
-    from ..training import train
 
     task = _task()
     seed = 3
     net = RateNetworks.create(NetworkConfig(N=60, g=1.2, pg=0.5, fb=5.0), seed)
-    res = train(net, task, TrainingConfig(rule="modified", trials=1), progress=False, engine="torch")
+    res = train(net, task, TrainingConfig(rule="modified", trials=1), progress=False,
+                runtime=Runtime(engine="torch"))
     rng = trial_rng(seed, 0)                       # what train() draws for network `seed`: order, then stimuli
     types = task.schedule(1, rng)
     trial = task.make_trials(types[None, :], [rng])

@@ -9,7 +9,7 @@ function of this module with the student's function(s). A check
 * prints one ``PASS`` / ``FAIL`` line per part, in words, and a score line;
 * returns the score as a float (points earned; ``points`` = number of parts),
   which is what nbgrader reads as the cell's partial credit
-  (:mod:`slowmem.coursework` grades with nbgrader's rule);
+  (:mod:`slowmem.book.coursework` grades with nbgrader's rule);
 * never raises: a stub that still raises ``NotImplementedError``, a wrong
   shape or any exception inside the student's code is reported as ``FAIL``,
   and warnings are recorded rather than written to stderr (nbgrader scores a
@@ -27,18 +27,26 @@ student's function is still a stub.
 One module per chapter: ``task``, ``training``, ``fixed_points``, ``mechanisms``, ``forgetting``,
 ``robustness``; the shared reporting in ``checks``.
 """
-from .fixed_points import TOY_B, TOY_M, check_closed_loop, check_linearise, check_minimise_q, explore_toy, toy_points
-from .forgetting import (
+from slowmem.book.exercises.fixed_points import (
+    TOY_B,
+    TOY_M,
+    check_closed_loop,
+    check_linearise,
+    check_minimise_q,
+    explore_toy,
+    toy_points,
+)
+from slowmem.book.exercises.forgetting import (
     check_failure_type,
     check_forgetting_point,
     check_memory_horizon,
     explore_forgetting,
     trained_networks,
 )
-from .mechanisms import check_count_attractors, check_mechanism, check_saturation
-from .robustness import check_distraction_point, check_distractor, explore_distraction
-from .task import check_classify_draws, check_targets, check_trial_steps
-from .training import check_force_trial, check_learning_steps, check_rls_update
+from slowmem.book.exercises.mechanisms import check_count_attractors, check_mechanism, check_saturation
+from slowmem.book.exercises.robustness import check_distraction_point, check_distractor, explore_distraction
+from slowmem.book.exercises.task import check_classify_draws, check_targets, check_trial_steps
+from slowmem.book.exercises.training import check_force_trial, check_learning_steps, check_rls_update
 
 __all__ = [
     "check_trial_steps", "check_targets", "check_classify_draws",

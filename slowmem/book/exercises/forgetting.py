@@ -7,8 +7,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..task import STREAMS
-from .checks import _close, _np, _run, _task
+from slowmem.analysis.forgetting import ForgettingCurve, forgetting_curve
+from slowmem.book.exercises.checks import _close, _np, _run, _task
+from slowmem.config import Config
+from slowmem.evaluation import evaluate, trial_failed
+from slowmem.network import RateNetworks
+from slowmem.runtime import Runtime
+from slowmem.task import STREAMS, trial_rng
+from slowmem.training import train
 
 
 # --------------------------------------------------------------------------- #
@@ -20,10 +26,6 @@ def trained_networks(task=None, fbs: Sequence[float] = (10.0, 1.0), seeds: Seque
 
     Returns ``(networks (B networks), trial_end_states (B, 4, N), task)`` and prints how each does.
     """
-    from ..config import Config
-    from ..evaluation import evaluate
-    from ..network import RateNetworks
-    from ..training import train
 
     task = task if task is not None else _task()
     cfgs = [Config.from_preset(preset, fb=float(fb)) for fb in fbs]
@@ -39,8 +41,6 @@ def trained_networks(task=None, fbs: Sequence[float] = (10.0, 1.0), seeds: Seque
 
 
 def _fail_reference(mean, settled, types, task, tol, asym_tol):
-    from ..evaluation import trial_failed
-
     f = trial_failed(torch.as_tensor(mean), torch.as_tensor(types), task, tol).numpy()
     nominal = task.response_values()[torch.as_tensor(types)].numpy()
     asym = ~(np.abs(np.asarray(settled) - nominal) <= asym_tol)
@@ -79,9 +79,6 @@ def check_failure_type(failure_type: Callable, task=None) -> float:
 
 def check_forgetting_point(forgetting_point: Callable, networks, trial_end_states, task, network: int = 0) -> float:
     """Exercise 5.2: one delay of the forgetting curve vs slowmem.analysis.forgetting.forgetting_curve."""
-    from ..analysis.forgetting import forgetting_curve
-    from ..config import MemoryConfig
-    from ..task import trial_rng
 
     net = networks.select([network])
     starts = trial_end_states[network:network + 1]
@@ -90,7 +87,7 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
         def fn():
             # the reference in the network's own precision (the analyses' default float32 is for speed)
             ref = forgetting_curve(net, task, starts, delays=[delay],
-                                   cfg=MemoryConfig(simulation_dtype=str(net.dtype).removeprefix("torch.")))
+                                   runtime=Runtime(simulation_dtype=str(net.dtype).removeprefix("torch.")))
             got = forgetting_point(net, task, starts[0].clone(), delay, trial_rng(net.seeds[0], STREAMS["forgetting"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
                 return False, "return (mean_response, failed)"
@@ -109,7 +106,6 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
 def explore_forgetting(forgetting_point: Callable, networks, trial_end_states, task,
                        delays: Sequence[float] = (5.0, 10.0, 20.0, 40.0, 80.0)) -> None:
     """Follow-up of exercise 5.2: a short forgetting curve of every network, computed with your function."""
-    from ..task import trial_rng
 
     rows = []
     try:
@@ -139,7 +135,6 @@ def explore_forgetting(forgetting_point: Callable, networks, trial_end_states, t
 
 def check_memory_horizon(memory_horizon: Callable) -> float:
     """Exercise 5.3: the memory horizon from a curve vs ForgettingCurve.memory_horizon."""
-    from ..analysis.forgetting import ForgettingCurve
 
     rng = np.random.default_rng(9)
     delays = np.arange(1.0, 200.0, 4.0)

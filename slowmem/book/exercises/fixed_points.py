@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checks import _close, _np, _run
+from slowmem.analysis.slowpoints import jacobian as pkg_jacobian
+from slowmem.book.exercises.checks import _close, _np, _run
+from slowmem.config import NetworkConfig
+from slowmem.network import RateNetworks
 
 # --------------------------------------------------------------------------- #
 # chapter 3: fixed points and slow points
@@ -56,8 +59,6 @@ def toy_points() -> dict[str, Any]:
 
 def check_closed_loop(closed_loop: Callable) -> float:
     """Exercise 3.1: ``closed_loop(net) -> (B, N, N)`` vs RateNetworks.closed_loop."""
-    from ..config import NetworkConfig
-    from ..network import RateNetworks
 
     def make(configs, seeds):
         net = RateNetworks.create(configs, seeds)
@@ -120,7 +121,6 @@ def _toy_kind(x: np.ndarray) -> str:
 
 def check_linearise(jacobian: Callable, classify_point: Callable) -> float:
     """Exercise 3.3: the Jacobian vs slowmem.analysis.slowpoints.jacobian, and each point's kind."""
-    from ..analysis.slowpoints import jacobian as pkg_jacobian
 
     rng = np.random.default_rng(4)
     xs = rng.normal(0, 1.5, (10, 2))

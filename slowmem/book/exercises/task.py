@@ -6,7 +6,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .checks import _close, _np, _run, _task
+from slowmem.book.exercises.checks import _close, _np, _run, _task
+from slowmem.config import DEFAULT_TIMING, TaskConfig
+from slowmem.task import trial_rng
 
 
 # --------------------------------------------------------------------------- #
@@ -14,7 +16,6 @@ from .checks import _close, _np, _run, _task
 # --------------------------------------------------------------------------- #
 def check_trial_steps(trial_steps: Callable) -> float:
     """Exercise 1.1: ``trial_steps(timing, dt) -> int`` or ``ValueError``; compared with TaskConfig."""
-    from ..config import DEFAULT_TIMING, TaskConfig
 
     legal = [({}, 0.1), ({"delay1": 3.0}, 0.1), ({"delay1": 2.2, "response": 7.5}, 0.1),
              ({"delay1": 2.25}, 0.05), ({"stim1": 0.3, "stim2": 0.7}, 0.1)]
@@ -44,7 +45,6 @@ def check_trial_steps(trial_steps: Callable) -> float:
 
 def check_targets(targets: Callable, task=None) -> float:
     """Exercise 1.2: ``targets(task, trial_type) -> (output (T, 1), memory (T, 2))`` vs SPMTask.make_trials."""
-    from ..task import trial_rng
 
     task = task if task is not None else _task()
     other = _task(timing={"delay1": 8.0, "response": 3.0}, encoding=(0.2, 0.6, 1.0))

@@ -7,7 +7,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .checks import _close, _run, _task
+from slowmem.analysis.activity import activity_profile
+from slowmem.analysis.attractors import AttractorProbe, count_distinct
+from slowmem.analysis.mechanisms import classify
+from slowmem.book.exercises.checks import _close, _run, _task
+from slowmem.config import NetworkConfig
+from slowmem.network import RateNetworks
 
 
 # --------------------------------------------------------------------------- #
@@ -22,7 +27,6 @@ def _clusters(rng: np.random.Generator, S: int) -> np.ndarray:
 
 def check_count_attractors(count_attractors: Callable) -> float:
     """Exercise 4.1: distinct |z_final| among settled starts vs slowmem.analysis.attractors.count_distinct."""
-    from ..analysis.attractors import count_distinct
 
     rng = np.random.default_rng(7)
 
@@ -57,7 +61,6 @@ def check_count_attractors(count_attractors: Callable) -> float:
 
 def _probe_from(summaries: Sequence[dict]):
     """An AttractorProbe holding the given per-network summaries (the fields classify() reads)."""
-    from ..analysis.attractors import AttractorProbe
 
     B, S = len(summaries), len(summaries[0]["variance"])
     stack = lambda k: np.stack([np.asarray(s[k], dtype=np.float64) for s in summaries])    # noqa: E731
@@ -91,7 +94,6 @@ def _summary(rng, S=100, kind="settled", centres=(1.0, 0.5, 1.5), far=0, nonfini
 
 def check_mechanism(mechanism: Callable, task=None) -> float:
     """Exercise 4.2: a network's label from its probe summary vs slowmem.analysis.mechanisms.classify."""
-    from ..analysis.mechanisms import classify
 
     task = task if task is not None else _task()
     rng = np.random.default_rng(11)
@@ -130,9 +132,6 @@ def check_mechanism(mechanism: Callable, task=None) -> float:
 
 def check_saturation(saturation_summary: Callable, task=None) -> float:
     """Exercise 4.3: delay and response saturation and the phasic index vs slowmem.analysis.activity."""
-    from ..analysis.activity import activity_profile
-    from ..config import NetworkConfig
-    from ..network import RateNetworks
 
     task = task if task is not None else _task()
 
