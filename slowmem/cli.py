@@ -24,6 +24,7 @@ from .analysis import ANALYSES, analysis_settings, get_analysis
 from .book.chapters import chapter_names, find_chapter, format_parameters, read_parameters, run_chapter
 from .book.coursework import add_grade_parser
 from .config import DTYPES, PRESETS, Config, ConfigError, drop_run_settings, network_id, parse_seeds
+from .errors import SlowmemError
 from .evaluation import evaluate, network_record
 from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
 from .runtime import ENGINES, Runtime, as_runtime
@@ -161,7 +162,7 @@ def _cmd_train(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if a.out is not None:
             check_output_folder(a.out)
         record = train_command(cfg, seeds, a.out, runtime=runtime)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     if a.json:
         print(json.dumps(record, indent=2))
@@ -211,7 +212,7 @@ def _cmd_analyze(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for n in names:
             get_analysis(n)
         per_net = analyze_folder(a.run_dir, names, runtime=_runtime_from_args(a))
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     out = {"run": str(a.run_dir), "analyses": names, "networks": per_net}
     if a.json:
@@ -337,7 +338,7 @@ def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         grid = resolve_grid(a.grid, sets=a.set, seeds=a.seeds, rule=a.rule)
         opts.validate()
         summary = run_sweep(grid, a.out, opts)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished networks are stored in {a.out}; run the same command to continue",
@@ -355,9 +356,8 @@ def _cmd_run(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _cmd_status(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-
         st = sweep_status(a.dir)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     if a.json:
         print(json.dumps(st, indent=2))
@@ -388,7 +388,7 @@ def report_document(path: Path) -> dict:
 def _cmd_report(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         doc = report_document(a.population)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     if a.json:
         print(json.dumps(doc, indent=2, allow_nan=False))
@@ -471,7 +471,7 @@ def _cmd_chapter(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             overrides[key] = value
         out = run_chapter(a.name, overrides, a.out, book_dir=a.book, from_cli=True, kernel_name=a.kernel,
                           progress=not a.no_progress)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     print(f"wrote {out}", file=sys.stderr)
     return 0

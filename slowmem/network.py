@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .config import ConfigError, NetworkConfig
+from .errors import ShapeError
 from .runtime import Runtime
 from .system import Simulation
 
@@ -176,7 +177,7 @@ class RateNetworks:
             raise ConfigError(f"got {len(configs)} configs for {len(seeds)} seeds; give one or one per seed")
         Ns = {c.N for c in configs}
         if len(Ns) != 1:
-            raise ConfigError(f"networks of one batch must share N; got N in {sorted(Ns)}")
+            raise ShapeError(f"networks of one batch must share N; got N in {sorted(Ns)}")
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         parts: dict[str, list[torch.Tensor]] = {k: [] for k in NETWORK_TENSORS}
         for c, s in zip(configs, seeds):
@@ -253,7 +254,7 @@ class RateNetworks:
         if len(parts) == 1:
             return parts[0]
         if len({p.N for p in parts}) != 1:
-            raise ConfigError(f"concat: batches must share N; got {sorted({p.N for p in parts})}")
+            raise ShapeError(f"concat: batches must share N; got {sorted({p.N for p in parts})}")
         return replace(parts[0], **{k: torch.cat([getattr(p, k) for p in parts]) for k in NETWORK_TENSORS},
                        configs=tuple(c for p in parts for c in p.configs),
                        seeds=tuple(s for p in parts for s in p.seeds))
@@ -315,12 +316,12 @@ class RateNetworks:
         """
         x = x0.unsqueeze(1) if x0.ndim == 2 else x0
         if x.shape[0] != self.B or x.shape[-1] != self.N:
-            raise ConfigError(f"x0 must be (B={self.B}, K, N={self.N}); got {tuple(x0.shape)}")
+            raise ShapeError(f"x0 must be (B={self.B}, K, N={self.N}); got {tuple(x0.shape)}")
         x = x.to(device=self.device, dtype=self.dtype).clone()
         if inputs is not None:
             T = inputs.shape[0]
             if inputs.shape[1] != self.B or inputs.shape[2] != x.shape[1] or inputs.shape[-1] != 2:
-                raise ConfigError(f"inputs must be (T, B={self.B}, K={x.shape[1]}, 2); got {tuple(inputs.shape)}")
+                raise ShapeError(f"inputs must be (T, B={self.B}, K={x.shape[1]}, 2); got {tuple(inputs.shape)}")
             inputs = inputs.to(device=self.device, dtype=self.dtype)
             driven = (inputs != 0).flatten(1).any(1).tolist() if T else []
         elif steps is None:

@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from .config import ConfigError
+from .errors import SlowmemError, StoredFileError
 
 __all__ = ["StimulusBank", "VAE", "load_stimuli", "train_vae", "build_stimuli", "stimuli_path",
            "check_stimuli_available"]
@@ -56,7 +57,7 @@ def check_stimuli_available(source: str) -> None:
     """Raise :class:`ConfigError` before any work when the latents of ``source`` are not on this machine."""
     path = stimuli_path(source)
     if not path.is_file():
-        raise ConfigError(f"stimuli {source!r}: no latents at {path}; make them with `{_how_to_build(source)}`"
+        raise StoredFileError(f"stimuli {source!r}: no latents at {path}; make them with `{_how_to_build(source)}`"
                           + (" (or set SLOWMEM_STIMULI_DIR to the folder holding them)" if source == "mnist" else ""))
 
 
@@ -208,11 +209,11 @@ def load_stimuli(source: str = "digits") -> StimulusBank:
         dec_state = {k[len("decoder."):]: v for k, v in t.items() if k.startswith("decoder.")}
         hidden = int(meta.get("hidden", 256))
     except Exception as e:  # corrupted / truncated / foreign file
-        raise ConfigError(f"stimuli file {path} is unreadable ({e}); rebuild it with "
+        raise StoredFileError(f"stimuli file {path} is unreadable ({e}); rebuild it with "
                           f"`python -m slowmem.stimuli build --source {source}`") from None
     if latents.ndim != 2 or latents.shape[1] != LATENT_DIM or len(labels) != len(latents) \
             or not torch.isfinite(latents).all():
-        raise ConfigError(f"stimuli file {path} holds malformed latents {tuple(latents.shape)}; rebuild it")
+        raise StoredFileError(f"stimuli file {path} holds malformed latents {tuple(latents.shape)}; rebuild it")
     vae = VAE(shape[0] * shape[1], hidden=hidden)
     vae.decoder.load_state_dict(dec_state)
     vae.eval()
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     try:
         path = build_stimuli(a.source, mnist_root=a.mnist_root, seed=a.seed, epochs=a.epochs, out=a.out)
-    except ConfigError as e:
+    except SlowmemError as e:
         p.error(str(e))
     print(path)
 

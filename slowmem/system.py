@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .config import ConfigError
+from .errors import ShapeError
 
 __all__ = ["DynamicalSystem", "ClosedLoopSystem", "Simulation", "check_system", "closed_loop_matrix",
            "field_at", "jacobian_at", "PROTOCOL_MEMBERS"]
@@ -163,7 +164,7 @@ def _at_points(fn, system, net_index: torch.Tensor, x: torch.Tensor) -> torch.Te
     lead, (P, N) = x.shape[:-2], x.shape[-2:]
     idx = torch.as_tensor(net_index, device=x.device).long()
     if idx.shape != (P,):
-        raise ConfigError(f"net_index must give the system of each of the P={P} points of x {tuple(x.shape)}; "
+        raise ShapeError(f"net_index must give the system of each of the P={P} points of x {tuple(x.shape)}; "
                           f"got shape {tuple(idx.shape)}")
     pts = x.reshape(-1, P, N).transpose(0, 1).reshape(-1, N)              # (P * L, N), point-major
     L = pts.shape[0] // max(P, 1)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from slowmem.config import ConfigError, NetworkConfig
+from slowmem.errors import ShapeError
 from slowmem.network import RateNetworks
 
 
@@ -42,7 +43,7 @@ def test_same_seed_bit_identical_and_batch_independent():
 def test_mixed_configs_in_one_batch():
     net = RateNetworks.create([NetworkConfig(N=40, g=0.8), NetworkConfig(N=40, g=1.4, fb=1.0)], [0, 0])
     assert net.g.tolist() == [0.8, 1.4]
-    with pytest.raises(ConfigError, match="share N"):
+    with pytest.raises(ShapeError, match="share N"):
         RateNetworks.create([NetworkConfig(N=40), NetworkConfig(N=41)], [0, 1])
 
 

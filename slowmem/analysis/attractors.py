@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..config import ConfigError, DynamicsConfig, section_with_overrides
+from ..config import DynamicsConfig, section_with_overrides
+from ..errors import ShapeError
 from ..runtime import Runtime, as_runtime
 from ..system import DynamicalSystem, check_system
 from ..task import STREAMS, SPMTask, trial_rng
@@ -53,7 +54,7 @@ def check_trial_end_states(net: DynamicalSystem, trial_end_states: torch.Tensor)
     check_system(net)
     x = torch.as_tensor(trial_end_states)
     if x.ndim != 3 or x.shape != (net.B, 4, net.N):
-        raise ConfigError(f"trial_end_states must be (B={net.B}, 4, N={net.N}), one state per trial type; "
+        raise ShapeError(f"trial_end_states must be (B={net.B}, 4, N={net.N}), one state per trial type; "
                           f"got {tuple(x.shape)}")
     return x.to(device=net.device, dtype=net.dtype)
 

@@ -55,6 +55,7 @@ import pandas as pd
 import torch
 
 from ..config import ConfigError, MemoryConfig, duration_to_steps, section_with_overrides
+from ..errors import ShapeError
 from ..evaluation import trial_failed
 from ..runtime import Runtime, as_runtime
 from ..system import DynamicalSystem
@@ -84,7 +85,7 @@ def check_starts(net: DynamicalSystem, trial_end_states: torch.Tensor) -> torch.
     """Validate ``trial_end_states: (B, S, N)`` against ``net``; returns them on its device and dtype."""
     x = torch.as_tensor(trial_end_states)
     if x.ndim != 3 or x.shape[0] != net.B or x.shape[2] != net.N or x.shape[1] < 1:
-        raise ConfigError(f"trial_end_states must be (B={net.B}, S, N={net.N}) with S >= 1 start states; "
+        raise ShapeError(f"trial_end_states must be (B={net.B}, S, N={net.N}) with S >= 1 start states; "
                           f"got {tuple(x.shape)}")
     return x.to(device=net.device, dtype=net.dtype)
 

@@ -78,6 +78,7 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
+from ..errors import ShapeError
 from ..system import DynamicalSystem
 from ..task import SPMTask
 from .activity import activity_profile
@@ -355,9 +356,9 @@ def _test_states(net: DynamicalSystem, task: SPMTask, ends: torch.Tensor, test_s
         test_states, trial_types = act.states, act.trial_types
     X = torch.as_tensor(test_states)
     if X.ndim != 4 or X.shape[0] != task.T or X.shape[1] != net.B or X.shape[3] != net.N:
-        raise ConfigError(f"test_states must be (T={task.T}, B={net.B}, K, N={net.N}); got {tuple(X.shape)}")
+        raise ShapeError(f"test_states must be (T={task.T}, B={net.B}, K, N={net.N}); got {tuple(X.shape)}")
     if trial_types is None or len(trial_types) != X.shape[2]:
-        raise ConfigError(f"trial_types must give the type of each of the K={X.shape[2]} test trials")
+        raise ShapeError(f"trial_types must give the type of each of the K={X.shape[2]} test trials")
     types = np.asarray(trial_types)
     if not set(range(4)) <= set(types.tolist()):
         raise ConfigError(f"the test trials must include every trial type 0..3; got {sorted(set(types.tolist()))}")

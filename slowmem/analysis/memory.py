@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from ..config import ConfigError, MemoryConfig
+from ..errors import StoredFileError
 from ..runtime import Runtime
 from ..system import DynamicalSystem
 from ..task import SPMTask
@@ -202,7 +203,7 @@ def frames_from_summaries(summaries: Sequence[Mapping[str, Any]], seeds: Sequenc
     fr, hz, ds, it = [], [], [], []
     for s, d in zip(seeds, summaries):
         if not isinstance(d.get("forgetting"), Mapping) or "delays" in d["forgetting"]:
-            raise ConfigError("a stored memory summary is of version 1 (slowmem 0.1); rerun the sweep command "
+            raise StoredFileError("a stored memory summary is of version 1 (slowmem 0.1); rerun the sweep command "
                               "that made the population to recompute it")
         for proto, f in d["forgetting"].items():
             fr.append(pd.DataFrame({key: s, "protocol": proto, "delay": np.asarray(f["delays"], float),

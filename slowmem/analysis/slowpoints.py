@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
+from ..errors import ShapeError
 from ..runtime import Runtime, as_runtime
 from ..system import DynamicalSystem, closed_loop_matrix, field_at, jacobian_at
 from ..task import STREAMS, trial_rng
@@ -178,7 +179,7 @@ def sample_starts(net: DynamicalSystem, candidates: list[torch.Tensor] | torch.T
     pool = []
     for c in parts:
         if c.ndim < 3 or c.shape[-3] != net.B or c.shape[-1] != net.N:
-            raise ConfigError(f"candidates must be (..., B={net.B}, K, N={net.N}); got {tuple(c.shape)}")
+            raise ShapeError(f"candidates must be (..., B={net.B}, K, N={net.N}); got {tuple(c.shape)}")
         c = c.to(device=net.device, dtype=net.dtype)
         pool.append(c.movedim(-3, 0).reshape(net.B, -1, net.N))
     pool = torch.cat(pool, 1)                                  # (B, C, N)
@@ -277,7 +278,7 @@ def find_slow_points(net: DynamicalSystem, starts: torch.Tensor, *, cfg: Dynamic
     cfg = dynamics_config(cfg)
     x = torch.as_tensor(starts)
     if x.ndim != 3 or x.shape[0] != net.B or x.shape[2] != net.N:
-        raise ConfigError(f"starts must be (B={net.B}, K, N={net.N}); got {tuple(x.shape)}")
+        raise ShapeError(f"starts must be (B={net.B}, K, N={net.N}); got {tuple(x.shape)}")
     x = x.to(device=net.device, dtype=net.dtype)
     B, K, N = x.shape
     pf = PointField(net)

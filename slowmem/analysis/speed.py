@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..config import ConfigError, DynamicsConfig
+from ..errors import ShapeError
 from ..system import DynamicalSystem, closed_loop_matrix, field_at, jacobian_at
 from .attractors import count_distinct, dynamics_config
 
@@ -49,7 +50,7 @@ def reference_speed(states: torch.Tensor, dt: float) -> np.ndarray:
     """``(B,)`` median of ``|x(t + dt) - x(t)| / (dt sqrt(N))`` over the steps and runs of ``states: (T, B, K, N)``."""
     x = torch.as_tensor(states)
     if x.ndim != 4 or x.shape[0] < 2:
-        raise ConfigError(f"states must be (T >= 2, B, K, N); got {tuple(x.shape)}")
+        raise ShapeError(f"states must be (T >= 2, B, K, N); got {tuple(x.shape)}")
     v = (x[1:] - x[:-1]).to(torch.float64).norm(dim=-1) / (dt * math.sqrt(x.shape[-1]))   # (T-1, B, K)
     v = v.movedim(1, 0).reshape(x.shape[1], -1).cpu().numpy()
     out = []
@@ -107,7 +108,7 @@ def autonomous_runs(net: DynamicalSystem, starts: torch.Tensor, *, dt: float, ta
     M = _f64(net)
     x = torch.as_tensor(starts).to(device=net.device, dtype=torch.float64)
     if x.ndim != 3 or x.shape[0] != net.B or x.shape[2] != net.N:
-        raise ConfigError(f"starts must be (B={net.B}, K, N={net.N}); got {tuple(x.shape)}")
+        raise ShapeError(f"starts must be (B={net.B}, K, N={net.N}); got {tuple(x.shape)}")
     x = x.clone()
     thr = None if settled_speed is None else torch.as_tensor(np.asarray(settled_speed, dtype=np.float64),
                                                            device=x.device).unsqueeze(1)
@@ -255,14 +256,14 @@ def memory_points(net: DynamicalSystem, seeds: torch.Tensor, slow_speed, *, vali
     cfg = dynamics_config(cfg)
     x0 = torch.as_tensor(seeds)
     if x0.ndim != 3 or x0.shape[0] != net.B or x0.shape[2] != net.N:
-        raise ConfigError(f"seeds must be (B={net.B}, S, N={net.N}); got {tuple(x0.shape)}")
+        raise ShapeError(f"seeds must be (B={net.B}, S, N={net.N}); got {tuple(x0.shape)}")
     x0 = x0.to(device=net.device, dtype=torch.float64)
     B, S, N = x0.shape
     ok = torch.isfinite(x0).all(-1)
     if valid is not None:
         valid = torch.as_tensor(valid, device=net.device)
         if valid.shape != (B, S):
-            raise ConfigError(f"valid must be (B={B}, S={S}); got {tuple(valid.shape)}")
+            raise ShapeError(f"valid must be (B={B}, S={S}); got {tuple(valid.shape)}")
         ok &= valid.bool()
     vs = np.broadcast_to(np.asarray(slow_speed, dtype=np.float64), (B,)).copy()
     if (vs <= 0).any():

@@ -59,6 +59,7 @@ from typing import Any
 
 from slowmem.book import locate_book
 from slowmem.config import ConfigError
+from slowmem.errors import SlowmemError, StoredFileError
 
 __all__ = ["EXERCISE_CHAPTERS", "INSTRUCTOR_ONLY_TAGS", "exercise_cells", "student_notebook",
            "solution_regions", "build_student_edition", "grade_notebook", "format_grades", "add_grade_parser",
@@ -101,7 +102,7 @@ def _read(path: str | Path):
     try:
         return nbformat.read(str(p), as_version=4)
     except Exception as e:
-        raise ConfigError(f"{p} is not a readable Jupyter notebook ({type(e).__name__}: {e})") from None
+        raise StoredFileError(f"{p} is not a readable Jupyter notebook ({type(e).__name__}: {e})") from None
 
 
 def exercise_cells(nb) -> list[tuple[int, Any]]:
@@ -415,7 +416,7 @@ def _cmd_grade(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for nb in a.notebooks:
         try:
             res = grade_notebook(nb, source=a.source, timeout=a.timeout)
-        except ConfigError as e:
+        except SlowmemError as e:
             parser.error(str(e))
         results.append(res)
         if not a.json:
@@ -443,7 +444,7 @@ def add_grade_parser(sub) -> argparse.ArgumentParser:
 def _cmd_student(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         res = build_student_edition(a.out, book_dir=a.book, html=not a.no_html)
-    except ConfigError as e:
+    except SlowmemError as e:
         parser.error(str(e))
     print(f"student edition: {len(res['notebooks'])} notebooks in {Path(a.out) / 'notebooks'}"
           + (f", HTML in {res['html']}" if res["html"] else "") + f" ({res['seconds']:.0f} s)")

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ..errors import ShapeError, SlowmemError, StoredFileError
 from .analysis import DISTRACTION_SIGMAS, INTERRUPTION_FRACTIONS, MECHANISMS, DynamicsConfig, MemoryConfig
 from .checks import (
     RUN_SETTINGS,
@@ -72,7 +73,8 @@ from .sections import (
 )
 
 __all__ = [
-    "ConfigError", "TaskConfig", "NetworkConfig", "TrainingConfig", "DynamicsConfig", "MemoryConfig", "Config",
+    "ConfigError", "SlowmemError", "StoredFileError", "ShapeError",
+    "TaskConfig", "NetworkConfig", "TrainingConfig", "DynamicsConfig", "MemoryConfig", "Config",
     "PRESETS", "PERIODS", "DEFAULT_TIMING", "RULES", "INITS", "DTYPES", "STIMULUS_SOURCES", "MECHANISMS",
     "DISTRACTION_SIGMAS", "INTERRUPTION_FRACTIONS", "ANALYSIS_SECTIONS", "FIELD_SECTION",
     "validate_overrides", "parse_seeds", "check_number", "check_choice", "check_bool", "check_levels",
@@ -172,7 +174,7 @@ class Config:
             parts.update({s: c(**drop_run_settings(d[s])) if s in d else c() for s, c in ANALYSIS_SECTIONS.items()})
             return cls(**parts, preset=d.get("preset"))
         except (KeyError, TypeError) as e:
-            raise ConfigError(f"stored config is malformed ({type(e).__name__}: {e}); expected sections "
+            raise StoredFileError(f"stored config is malformed ({type(e).__name__}: {e}); expected sections "
                               f"task, network, training with their fields") from None
 
     def with_analysis(self, **sections: Mapping[str, Any] | DynamicsConfig | MemoryConfig | None) -> Config:

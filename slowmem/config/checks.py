@@ -5,12 +5,13 @@ import dataclasses
 import math
 from typing import Any
 
-__all__ = ["ConfigError", "check_number", "check_choice", "check_bool", "section_with_overrides",
+from ..errors import ConfigError, ShapeError, SlowmemError, StoredFileError
+
+__all__ = ["ConfigError", "SlowmemError", "StoredFileError", "ShapeError",
+           "check_number", "check_choice", "check_bool", "section_with_overrides",
            "duration_to_steps", "check_levels", "RUN_SETTINGS", "run_setting_error", "RefusesRunSettings"]
 
 
-class ConfigError(ValueError):
-    """A setting is invalid. The message names the setting and what is allowed."""
 
 
 #: Run settings (:class:`slowmem.runtime.Runtime`): how a run goes, never what it computes. They were

@@ -19,6 +19,7 @@ from ..analysis.activity import ActivityProfile
 from ..analysis.attractors import AttractorProbe
 from ..analysis.slowpoints import SlowPoints
 from ..config import MECHANISMS, ConfigError
+from ..errors import ShapeError
 from ..task import TRIAL_TYPES, SPMTask
 from .style import CENTRE_COLORS, MECHANISM_COLORS, check_frame, group_color, panel_grid, shade_periods
 
@@ -53,7 +54,7 @@ def pca_trajectories(trajectories, points: SlowPoints | None = None, *, network:
     """
     X = _np(trajectories).astype(np.float64)
     if X.ndim != 3:
-        raise ConfigError(f"trajectories must be (T, K, N); got shape {X.shape}")
+        raise ShapeError(f"trajectories must be (T, K, N); got shape {X.shape}")
     T, K, N = X.shape
     flat = X.reshape(-1, N)
     flat = flat[np.isfinite(flat).all(1)]
@@ -286,7 +287,7 @@ def manifold_state_space(manifold, network: int = 0, *, test_states=None, task: 
     if test_states is not None:
         T = _np(test_states).astype(np.float64)
         if T.ndim != 3 or T.shape[-1] != runs.shape[-1]:
-            raise ConfigError(f"test_states must be (T, K, N={runs.shape[-1]}); got shape {T.shape}")
+            raise ShapeError(f"test_states must be (T, K, N={runs.shape[-1]}); got shape {T.shape}")
         pieces = [T[task.windows[p]] for p in ("delay1", "delay2")] if task is not None else [T]
         parts += [p.reshape(-1, p.shape[-1]) for p in pieces]
     mine = m.point_network == b

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config, ConfigError
+from ..errors import StoredFileError
+from ..store import read_document
 from ..task import SPMTask
 
 __all__ = ["read_benchmark", "fastest", "network_steps", "grid_hours", "roofline_rate", "bytes_per_network_step",
@@ -30,15 +32,16 @@ def read_benchmark(path: str | Path) -> tuple[dict, pd.DataFrame]:
     """
     path = Path(path)
     try:
-        info = json.loads(path.read_text())
+        info = read_document(path, required=("rows",), what="benchmark file (make one with `make benchmark`)")
+    except StoredFileError as e:
+        raise StoredFileError(f"{e}; benchmarks/throughput.py writes it") from None
+    try:
         rows = pd.DataFrame(info["rows"])
-    except FileNotFoundError:
-        raise ConfigError(f"no benchmark file at {path}; make one with `make benchmark`") from None
-    except (ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"{path} is not a benchmark file written by benchmarks/throughput.py ({e})") from None
+    except (ValueError, TypeError) as e:
+        raise StoredFileError(f"{path} is not a benchmark file written by benchmarks/throughput.py ({e})") from None
     missing = _ROW_KEYS - set(rows.columns)
     if missing:
-        raise ConfigError(f"{path}: benchmark rows lack {sorted(missing)}")
+        raise StoredFileError(f"{path}: benchmark rows lack {sorted(missing)}")
     rows["shared_J"] = rows["shared_J"].fillna(False).astype(bool) if "shared_J" in rows else False
     return info, rows
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from ..config import ConfigError
+from ..store import read_document
 from .claims import ClaimResult
 
 __all__ = ["verdict_box", "read_paper_statements", "paper_box", "variants_table"]
@@ -40,13 +39,8 @@ def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
 
 def read_paper_statements(path: str | Path) -> dict:
     """The paper's own words per claim (``book/data/paper_statements.json``): ``{claim: {...}}`` and notes."""
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-        claims = doc["claims"]
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError(f"{p} is not a paper-statements file ({type(e).__name__}: {e})") from None
-    return {"claims": claims, "source_notes": doc.get("source_notes", "")}
+    doc = read_document(path, required=("claims",), what="paper-statements file")
+    return {"claims": doc["claims"], "source_notes": doc.get("source_notes", "")}
 
 
 def paper_box(claim: str, statements: dict) -> str:

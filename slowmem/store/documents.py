@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError
+from ..errors import StoredFileError
 from .files import atomic_write, jsonable, utc_now
 from .provenance import provenance
 
@@ -41,12 +42,12 @@ def read_document(path: str | Path, *, required: tuple[str, ...] = (), what: str
     try:
         doc = json.loads(p.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"no {what} at {p}") from None
+        raise StoredFileError(f"no {what} at {p}") from None
     except (OSError, ValueError) as e:
-        raise ConfigError(f"{p} is not a readable {what} ({type(e).__name__}: {e})") from None
+        raise StoredFileError(f"{p} is not a readable {what} ({type(e).__name__}: {e})") from None
     if not isinstance(doc, dict):
-        raise ConfigError(f"{p} is not a {what}: a JSON object was expected, got {type(doc).__name__}")
+        raise StoredFileError(f"{p} is not a {what}: a JSON object was expected, got {type(doc).__name__}")
     missing = [k for k in required if k not in doc]
     if missing:
-        raise ConfigError(f"{p} is not a {what}: it lacks {', '.join(missing)}")
+        raise StoredFileError(f"{p} is not a {what}: it lacks {', '.join(missing)}")
     return doc

@@ -26,11 +26,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .. import __version__
 from ..config import ConfigError
+from ..errors import StoredFileError
 from .files import atomic_write, jsonable, sha256_bytes, sha256_file
 from .provenance import provenance
 from .schema import (
     ARRAYS,
+    FORMAT,
     LOCK,
     MANIFEST,
     MANIFEST_KIND,
@@ -65,7 +68,7 @@ def read_manifest(path: str | Path) -> dict:
     """The manifest of results folder ``path`` (ConfigError naming the file if absent or damaged)."""
     p = Path(path) / MANIFEST
     if not p.is_file():
-        raise ConfigError(f"{path} is not a slowmem results folder (no {MANIFEST}); make one with "
+        raise StoredFileError(f"{path} is not a slowmem results folder (no {MANIFEST}); make one with "
                           "`slowmem sweep run --out` or `slowmem train --out`")
     try:
         if p.stat().st_size > _MAX_MANIFEST_BYTES:
@@ -78,11 +81,18 @@ def read_manifest(path: str | Path) -> dict:
                              f"`python -m slowmem.store.migrate {path}`")
         if m.get("kind") != MANIFEST_KIND:
             raise ValueError(f"kind is {m.get('kind')!r}, expected {MANIFEST_KIND!r}")
+        fmt = m.get("format")
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+            raise StoredFileError(f"{p} was written by a newer slowmem ({m.get('slowmem_version', '?')}, results "
+                                  f"format {fmt}); this slowmem ({__version__}) reads format {FORMAT}: upgrade "
+                                  "slowmem to read it (nothing was changed)")
+        if fmt != FORMAT:
+            raise ValueError(f"format is {fmt!r}, expected {FORMAT}")
         ids = m.get("network_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ValueError("network_ids is not a list of ids")
     except (ValueError, OSError) as e:
-        raise ConfigError(f"{p} is damaged or not a slowmem manifest ({e})") from None
+        raise StoredFileError(f"{p} is damaged or not a slowmem manifest ({e})") from None
     return m
 
 
@@ -206,7 +216,7 @@ class ResultsFolder:
                 raise ValueError("no network_id column")
         except Exception as e:
             if not repair:
-                raise ConfigError(f"{p} is damaged ({type(e).__name__}: {e}); rerun the command that made "
+                raise StoredFileError(f"{p} is damaged ({type(e).__name__}: {e}); rerun the command that made "
                                   "the folder to recompute it") from None
             aside = p.with_name(f"{TABLE}.damaged-{_dt.datetime.now().strftime('%Y%m%dT%H%M%S%f')}")
             os.replace(p, aside)
@@ -256,7 +266,7 @@ class ResultsFolder:
         """The bytes of ``row``'s array file, verified against its hash and place."""
         problem = self.array_problem(row)
         if problem:
-            raise ConfigError(f"{self.path}: {problem}")
+            raise StoredFileError(f"{self.path}: {problem}")
         return (self.path / row["array_file"]).read_bytes()
 
 

@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import ANALYSES, summary_identity
-from ..config import Config, ConfigError, network_identity
+from ..config import Config, network_identity
+from ..errors import SlowmemError, StoredFileError
 from .files import atomic_write, dumps, sha256_bytes
 from .folder import ResultsFolder, read_table
 from .schema import FORMAT, MANIFEST, MANIFEST_KIND, TABLE, array_relpath, pack_arrays, unnumpy
@@ -47,7 +48,7 @@ def migrate_v1(path: str | Path, *, command: str | None = None) -> dict:
     path = Path(path)
     m = json.loads((path / MANIFEST).read_text())
     if m.get("kind") != "slowmem-sweep" or m.get("format") != 1:
-        raise ConfigError(f"{path} is not a slowmem 0.1 sweep folder (kind {m.get('kind')!r}, "
+        raise StoredFileError(f"{path} is not a slowmem 0.1 sweep folder (kind {m.get('kind')!r}, "
                           f"format {m.get('format')!r})")
     df = read_table(path / TABLE)
     order = {nid: k for k, nid in enumerate(m["network_ids"])}
@@ -69,7 +70,7 @@ def migrate_v1(path: str | Path, *, command: str | None = None) -> dict:
             trials = cfg.training.trials
             members = units[t["train_response_rmse"].numpy().tobytes()]
             if t["train_response_rmse"].shape[0] != len(members) * trials:
-                raise ConfigError(f"{nid}: a curve of {t['train_response_rmse'].shape[0]} entries for "
+                raise StoredFileError(f"{nid}: a curve of {t['train_response_rmse'].shape[0]} entries for "
                                   f"{len(members)} unit members of {trials} trials; cannot attribute it")
             b = members.index(nid)
             own = {k: t[k][b * trials:(b + 1) * trials] for k in ("train_response_rmse", "train_memory_rmse")}
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         out = migrate_v1(a.folder, command="python -m slowmem.store.migrate " + " ".join(sys.argv[1:]))
-    except ConfigError as e:
+    except SlowmemError as e:
         p.error(str(e))
     print(json.dumps(out))
     return 0

@@ -13,10 +13,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save
 
-from slowmem.config import ConfigError, NetworkConfig
+from slowmem.config import NetworkConfig
 from slowmem.network import NETWORK_TENSORS, RateNetworks, resolve_device, resolve_dtype
 from slowmem.store.files import atomic_write
 from slowmem.store.provenance import provenance
+
+from ..errors import StoredFileError
 
 __all__ = ["save_networks", "read_networks"]
 
@@ -49,13 +51,13 @@ def read_networks(path: str | Path, *, device: str | torch.device = "cpu",
         configs = tuple(NetworkConfig(**c) for c in meta["configs"])
         seeds = tuple(int(s) for s in meta["seeds"])
     except FileNotFoundError:
-        raise ConfigError(f"no network file at {path}") from None
+        raise StoredFileError(f"no network file at {path}") from None
     except Exception as e:
-        raise ConfigError(f"network file {path} is damaged or not a slowmem file "
+        raise StoredFileError(f"network file {path} is damaged or not a slowmem file "
                           f"({type(e).__name__}: {e})") from None
     B, N = t["J"].shape[0], t["J"].shape[-1]
     if len(seeds) != B or len(configs) != B or any(c.N != N for c in configs):
-        raise ConfigError(f"network file {path} is inconsistent: {B} networks, {len(seeds)} seeds")
+        raise StoredFileError(f"network file {path} is inconsistent: {B} networks, {len(seeds)} seeds")
     dt = resolve_dtype(dtype) if dtype is not None else t["J"].dtype
     dev = resolve_device(device)
     return RateNetworks(**{k: v.to(device=dev, dtype=dt) for k, v in t.items()}, configs=configs, seeds=seeds)

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from ..config import ConfigError
+from ..errors import StoredFileError
 from ..network import RateNetworks
 from .documents import read_document
 from .folder import read_manifest
@@ -53,20 +54,20 @@ def read_population_index(path: str | Path) -> dict:
     p = Path(path) / POPULATION_INDEX
     doc = read_document(p, what="population index")
     if doc.get("kind") != "slowmem-population" or not isinstance(doc.get("members"), list) or not doc["members"]:
-        raise ConfigError(f"{p} is not a slowmem population index (kind 'slowmem-population' with a non-empty "
+        raise StoredFileError(f"{p} is not a slowmem population index (kind 'slowmem-population' with a non-empty "
                           "list of members)")
     names = []
     for m in doc["members"]:
         if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("folder"), str):
-            raise ConfigError(f"{p}: every member needs a name and a folder; got {m!r}")
+            raise StoredFileError(f"{p}: every member needs a name and a folder; got {m!r}")
         if not isinstance(m.get("shares", True), bool):
-            raise ConfigError(f"{p}: member {m['name']!r}: shares must be true or false; got {m['shares']!r}")
+            raise StoredFileError(f"{p}: member {m['name']!r}: shares must be true or false; got {m['shares']!r}")
         folder = (Path(path) / m["folder"]).resolve()
         if Path(path).resolve() not in folder.parents:
-            raise ConfigError(f"{p}: member folder {m['folder']!r} must lie inside {path}")
+            raise StoredFileError(f"{p}: member folder {m['folder']!r} must lie inside {path}")
         names.append(m["name"])
     if len(set(names)) != len(names):
-        raise ConfigError(f"{p}: member names must be distinct; got {names}")
+        raise StoredFileError(f"{p}: member names must be distinct; got {names}")
     return doc
 
 
@@ -95,7 +96,7 @@ def _read_members(path: Path) -> StoredPopulation:
     dup = table["network_id"][table["network_id"].duplicated()]
     if len(dup):
         twice = table[table["network_id"].isin(dup)]
-        raise ConfigError(f"{path}: network {dup.iloc[0]} is in more than one member "
+        raise StoredFileError(f"{path}: network {dup.iloc[0]} is in more than one member "
                           f"({sorted(set(twice[MEMBER_COLUMN]))}); a network belongs to one results folder")
     runs = [r for mf in manifests.values() for r in (mf.get("runs") or [])]
     versions = sorted({str(mf.get("slowmem_version", "?")) for mf in manifests.values()})

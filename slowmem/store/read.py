@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import Config, ConfigError
+from ..errors import StoredFileError
 from ..network import RateNetworks
 from .folder import ResultsFolder, read_manifest
 from .schema import STATUSES, analysis_column, flatten_summaries, rows_to_frame
@@ -24,7 +25,7 @@ def verified_rows(path: str | Path) -> dict[str, dict]:
     rows, notes = ResultsFolder(path).read_rows(m["network_ids"], repair=False)
     if notes:
         msgs = list(notes.values())
-        raise ConfigError("; ".join(msgs[:5]) + (f" (and {len(msgs) - 5} more)" if len(msgs) > 5 else "")
+        raise StoredFileError("; ".join(msgs[:5]) + (f" (and {len(msgs) - 5} more)" if len(msgs) > 5 else "")
                           + "; rerun the command that made the folder to recompute them")
     return rows
 
@@ -105,7 +106,7 @@ def load_networks(path: str | Path, network_ids: Sequence[str], *, device: str =
     net = RateNetworks.create([c.network for c in cfgs], seeds, device=device, dtype=dt)
     for b, i in enumerate(network_ids):
         if net.fixed_weights_hash(b) != rows[i]["fixed_weights_hash"]:
-            raise ConfigError(f"network {i}: regenerated fixed weights differ from the stored hash "
+            raise StoredFileError(f"network {i}: regenerated fixed weights differ from the stored hash "
                               "(slowmem's weight draw changed since it was trained); rerun the command")
     to = dict(device=net.device, dtype=net.dtype)
     net = replace(net, wo=torch.stack([t["wo"] for t in tensors]).to(**to),

@@ -38,7 +38,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..analysis.tables import MECHANISM, flatten_summaries
-from ..config import ERROR_THRESHOLDS, PERIODS, Config, ConfigError, network_identity
+from ..config import ERROR_THRESHOLDS, PERIODS, Config, network_identity
+from ..errors import StoredFileError
 from .files import dumps, safetensors_metadata, sha256_bytes
 from .provenance import provenance
 
@@ -181,25 +182,25 @@ def unpack_arrays(data: bytes, row: Mapping[str, Any] | None = None, *, name: st
         meta = json.loads(safetensors_metadata(data).get("slowmem") or "{}")
         tensors = load(bytes(data))
     except Exception as e:
-        raise ConfigError(f"{name} is damaged or not a slowmem array file ({type(e).__name__}: {e})") from None
+        raise StoredFileError(f"{name} is damaged or not a slowmem array file ({type(e).__name__}: {e})") from None
     if meta.get("format") != ARRAY_FORMAT:
-        raise ConfigError(f"{name} has format {meta.get('format')!r}; expected {ARRAY_FORMAT!r}")
+        raise StoredFileError(f"{name} has format {meta.get('format')!r}; expected {ARRAY_FORMAT!r}")
     missing = [k for k in _ARRAY_KEYS if k not in tensors]
     if missing:
-        raise ConfigError(f"{name} lacks {missing}")
+        raise StoredFileError(f"{name} lacks {missing}")
     if row is not None:
         for key, col in (("network_id", "network_id"), ("fixed_weights_hash", "fixed_weights_hash")):
             if meta.get(key) != row.get(col):
-                raise ConfigError(f"{name}: its {key} {meta.get(key)!r} differs from the table's {row.get(col)!r}")
+                raise StoredFileError(f"{name}: its {key} {meta.get(key)!r} differs from the table's {row.get(col)!r}")
         try:
             same = json.loads(meta.get("config", "null")) == json.loads(row.get("config_json") or "null")
         except ValueError:
             same = False
         if not same:
-            raise ConfigError(f"{name}: the config it was made with differs from the table row's config_json")
+            raise StoredFileError(f"{name}: the config it was made with differs from the table row's config_json")
         n_trials = json.loads(row["config_json"])["training"]["trials"]
         for k in ("train_response_rmse", "train_memory_rmse"):
             if tensors[k].shape != (n_trials,):
-                raise ConfigError(f"{name}: {k} has shape {tuple(tensors[k].shape)}; expected ({n_trials},) "
+                raise StoredFileError(f"{name}: {k} has shape {tuple(tensors[k].shape)}; expected ({n_trials},) "
                                   "for one network's training curve")
     return tensors

@@ -27,6 +27,7 @@ from ..config import (
     network_id,
     parse_seeds,
 )
+from ..errors import SlowmemError
 from ..stimuli import check_stimuli_available
 
 __all__ = ["Grid", "NetworkSpec", "GRIDS", "MAX_NETWORKS", "preset_grid", "load_grid_file", "grid_from_mapping",
@@ -133,8 +134,8 @@ class Grid:
                     if cfg.task.stimuli not in checked:
                         check_stimuli_available(cfg.task.stimuli)
                         checked.add(cfg.task.stimuli)
-                except ConfigError as e:
-                    raise ConfigError(f"{self.label}: {e}") from None
+                except SlowmemError as e:
+                    raise type(e)(f"{self.label}: {e}") from None
                 nid = network_id(cfg)
                 if nid in seen:
                     raise ConfigError(f"{self.label}: two entries describe the same network "

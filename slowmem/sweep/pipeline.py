@@ -27,7 +27,8 @@ import torch
 
 from .. import __version__
 from ..analysis import analysis_settings, get_analysis, summary_identity
-from ..config import Config, ConfigError
+from ..config import Config
+from ..errors import StoredFileError
 from ..evaluation import evaluate, network_record, training_curves
 from ..network import RateNetworks
 from ..runtime import Runtime
@@ -111,7 +112,7 @@ def _rebuild_stored(slots: list[_Slot], device: str, dtype: str):
             continue
         try:
             tensors[i] = unpack_arrays(bytes(s.item["arrays"]), s.item, name=f"array file of {s.item['network_id']}")
-        except ConfigError as e:
+        except StoredFileError as e:
             s.result["notes"].append(f"{e}; retrained")
     idx = sorted(tensors)
     if not idx:

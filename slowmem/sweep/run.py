@@ -16,86 +16,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from .. import __version__, analysis
+from .. import analysis
 from ..analysis import stored_summary_current
 from ..config import Config, ConfigError, drop_run_settings, network_identity
-from ..store import ResultsFolder, analysis_column, config_columns, dumps, read_manifest, utc_now
-from ..store.schema import FORMAT, MANIFEST_KIND
+from ..store import ResultsFolder, dumps, read_manifest, utc_now
+from ..store.records import add_run, failed_row, merge_result, new_manifest
 from ..training import check_training_memory
 from .execute import SweepOptions, default_batch, execute
 from .grid import Grid, NetworkSpec
 from .plan import Pending, grid_hash, plan_pending, plan_units
 
 __all__ = ["run_sweep", "sweep_status"]
-
-
-def _base_row(spec: NetworkSpec) -> dict:
-    return {"network_id": spec.network_id, "seed": spec.seed, **config_columns(spec.config),
-            "config_json": dumps(network_identity(spec.config))}
-
-
-def _status(row: dict) -> tuple[str, str | None]:
-    errs = json.loads(row.get("analysis_errors") or "{}")
-    if row.get("diverged"):
-        return "diverged", "training diverged: NaN or inf in the state or the learned readouts"
-    if errs:
-        return "failed", "; ".join(f"analysis {k!r} failed: {v}" for k, v in sorted(errs.items()))
-    return "done", None
-
-
-def _merge(old: dict | None, pend: Pending, res: dict, folder: ResultsFolder) -> dict:
-    """The new table row of one network from its worker result."""
-    if res.get("stage") == "trained":
-        row = _base_row(pend.spec)
-        rec = res["record"]
-        row.update(rec)
-        rel, sha = folder.write_arrays(pend.spec.network_id, res["arrays"])
-        row.update(array_file=rel, array_sha256=sha, fixed_weights_hash=res["fixed_weights_hash"],
-                   train_seconds=res["train_seconds"], evaluate_seconds=res["evaluate_seconds"],
-                   batch_size=res["batch_size"],
-                   seconds_per_network=(res["train_seconds"] + res["evaluate_seconds"]) / res["batch_size"])
-        done: dict = {}
-        seconds: dict = {}
-        settings: dict = {}
-    else:
-        row = dict(old or {})
-        done = {n: row.get(analysis_column(n)) for n in json.loads(row.get("analyses_done") or "[]")}
-        seconds = json.loads(row.get("analysis_seconds") or "{}")
-        settings = json.loads(row.get("analysis_settings") or "{}")
-    for name in pend.analyses:              # asked for again: the old summary goes, whatever happens now
-        done.pop(name, None)
-        settings.pop(name, None)
-        row.pop(analysis_column(name), None)
-    for name, summary in res.get("analyses", {}).items():
-        row[analysis_column(name)] = dumps(summary)
-        done[name] = True
-        settings[name] = json.loads(res["analysis_settings"][name])
-    seconds.update(res.get("analysis_seconds", {}))
-    row["analyses_done"] = json.dumps(sorted(done))
-    row["analysis_settings"] = dumps(settings)
-    row["analysis_errors"] = json.dumps(dict(sorted(res.get("analysis_errors", {}).items())))
-    row["analysis_seconds"] = json.dumps(dict(sorted(seconds.items())))
-    for k in ("worker", "device", "runtime_json", "slowmem_version", "torch_version"):
-        row[k] = res.get(k)
-    row["finished_at"] = utc_now()
-    row["status"], row["reason"] = _status(row)
-    notes = res.get("notes") or []
-    if notes and row["status"] == "done":
-        row["reason"] = "; ".join(notes)
-    return row
-
-
-def _failed_row(old: dict | None, pend: Pending, err: BaseException) -> dict:
-    """Row of a network whose work unit raised: keep stored training results, mark failed."""
-    msg = f"{type(err).__name__}: {err}".strip()
-    if pend.stage == "analyze" and old is not None:
-        row = dict(old)
-        row["status"], row["reason"] = "failed", f"analysis stage failed: {msg}"
-    else:
-        row = _base_row(pend.spec)
-        row.update(status="failed", reason=f"training stage failed: {msg}", success=False, diverged=False)
-    row["finished_at"] = utc_now()
-    return row
 
 
 def run_sweep(grid: Grid, out: str | Path, opts: SweepOptions | None = None,
@@ -180,15 +111,10 @@ def _start_run(folder: ResultsFolder, manifest: dict | None, grid: Grid, specs: 
                opts: SweepOptions, n_pending: int) -> tuple[dict, dict]:
     """Write the manifest with a new entry for this run (created on the first run); returns both."""
     if manifest is None:
-        manifest = {"kind": MANIFEST_KIND, "format": FORMAT, "grid": grid.to_dict(), "grid_hash": grid_hash(specs),
-                    "network_ids": [s.network_id for s in specs], "slowmem_version": __version__,
-                    "created": utc_now(), "runs": []}
-    run_entry = {"command": opts.command, "started": utc_now(), "finished": None, "slowmem_version": __version__,
-                 "backend": opts.backend, "scheduler": opts.scheduler, "workers": opts.workers,
-                 "runtime": opts.runtime.to_dict(), "batch": opts.batch, "analyze": opts.analyze,
-                 "pending": n_pending}
-    manifest["runs"] = list(manifest.get("runs", [])) + [run_entry]
-    manifest["slowmem_version"] = __version__
+        manifest = new_manifest(grid.to_dict(), grid_hash(specs), [s.network_id for s in specs])
+    run_entry = add_run(manifest, opts.command, backend=opts.backend, scheduler=opts.scheduler,
+                        workers=opts.workers, runtime=opts.runtime.to_dict(), batch=opts.batch,
+                        analyze=opts.analyze, pending=n_pending)
     folder.write_manifest(manifest)
     return manifest, run_entry
 
@@ -210,9 +136,11 @@ def _run_units(units: list[list[Pending]], rows: dict, folder: ResultsFolder, sp
                 r = got.get(nid)
                 if r is None:
                     err = res if isinstance(res, BaseException) else RuntimeError("no result returned")
-                    rows[nid] = _failed_row(rows.get(nid), p, err)
+                    rows[nid] = failed_row(rows.get(nid), err, stage=p.stage, network_id=nid, seed=p.spec.seed,
+                                           cfg=p.spec.config)
                     continue
-                rows[nid] = _merge(rows.get(nid), p, r, folder)
+                rows[nid] = merge_result(rows.get(nid), r, folder, network_id=nid, seed=p.spec.seed,
+                                         cfg=p.spec.config, asked=p.analyses)
                 summary["trained" if r.get("stage") == "trained" else "analyzed"] += 1
             folder.write_table(sorted(rows.values(), key=lambda r: order.get(r["network_id"], len(order))))
             summary["ran"] += len(unit)

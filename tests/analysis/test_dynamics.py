@@ -17,6 +17,7 @@ from slowmem.analysis.dynamics import analyze_dynamics, dynamics_table, summariz
 from slowmem.analysis.mechanisms import classify, slow_manifold_check, threshold_sensitivity
 from slowmem.analysis.slowpoints import find_slow_points, jacobian, sample_starts
 from slowmem.config import MECHANISMS, Config, ConfigError, DynamicsConfig, NetworkConfig
+from slowmem.errors import ShapeError
 from slowmem.network import RateNetworks
 from slowmem.runtime import Runtime
 
@@ -321,7 +322,7 @@ def test_trained_network_summary_is_deterministic(task):
     assert out == summarize(trained.networks, task_, ev.trial_end_states, cfg=small)
     assert [o["mechanism"] for o in out] == a.mechanisms.label.tolist()
     json.dumps(out, allow_nan=False)
-    with pytest.raises(ConfigError, match="trial_end_states"):
+    with pytest.raises(ShapeError, match="trial_end_states"):
         summarize(trained.networks, task_, ev.trial_end_states[:, :3])
 
 
@@ -363,9 +364,9 @@ def test_config_rejects_bad_values(kw, match):
 
 def test_bad_inputs_are_named(points2d, task):
     net, _ = points2d
-    with pytest.raises(ConfigError, match="starts"):
+    with pytest.raises(ShapeError, match="starts"):
         find_slow_points(net, torch.zeros(3, 4, 5, dtype=torch.float64))
-    with pytest.raises(ConfigError, match="candidates"):
+    with pytest.raises(ShapeError, match="candidates"):
         sample_starts(net, torch.zeros(2, 4, 2, dtype=torch.float64), 8)
     with pytest.raises(ConfigError, match="cfg"):
         find_slow_points(net, torch.zeros(3, 4, 2, dtype=torch.float64), cfg={"tol_fixed": 1})

@@ -30,6 +30,7 @@ from slowmem.analysis.manifold import (
     subspace_angle_deg,
 )
 from slowmem.config import ConfigError, DynamicsConfig, NetworkConfig, TaskConfig
+from slowmem.errors import ShapeError
 from slowmem.network import RateNetworks
 from slowmem.task import SPMTask
 
@@ -340,15 +341,15 @@ def test_config_rejects_bad_manifold_values(kw, match):
 
 def test_bad_inputs_are_named(gt, task):
     net, ends, act, res = gt
-    with pytest.raises(ConfigError, match="seeds"):
+    with pytest.raises(ShapeError, match="seeds"):
         memory_points(net, torch.zeros(3, 4, 5, dtype=torch.float64), 0.01)
     with pytest.raises(ConfigError, match="slow_speed"):
         memory_points(net, torch.zeros(3, 4, N, dtype=torch.float64), -1.0)
-    with pytest.raises(ConfigError, match="test_states"):
+    with pytest.raises(ShapeError, match="test_states"):
         analyze_manifold(net, task, ends, test_states=act.states[:10], trial_types=act.trial_types)
-    with pytest.raises(ConfigError, match="trial_types"):
+    with pytest.raises(ShapeError, match="trial_types"):
         analyze_manifold(net, task, ends, test_states=act.states)
-    with pytest.raises(ConfigError, match="trial_end_states"):
+    with pytest.raises(ShapeError, match="trial_end_states"):
         analyze_manifold(net, task, ends[:, :3])
-    with pytest.raises(ConfigError, match="states"):
+    with pytest.raises(ShapeError, match="states"):
         reference_speed(torch.zeros(1, 3, 4, N), 0.1)

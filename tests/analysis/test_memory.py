@@ -31,6 +31,7 @@ from slowmem.analysis.forgetting import FAILURE_TYPES, delay_grid, forgetting_cu
 from slowmem.analysis.memory import bootstrap_band, frames_from_summaries, run_memory, summarize
 from slowmem.analysis.robustness import distraction, distraction_noise, interruption
 from slowmem.config import ACCURACY_TOLERANCE, ConfigError, MemoryConfig, NetworkConfig, TaskConfig
+from slowmem.errors import ShapeError
 from slowmem.evaluation import evaluate, is_correct, trial_failed
 from slowmem.network import RateNetworks
 from slowmem.runtime import Runtime
@@ -393,7 +394,7 @@ def test_bad_settings_raise(task, latch, ctask):
         distraction(net, ctask, ev.trial_end_states, sigmas=[-1.0])
     with pytest.raises(ConfigError, match="interruption_fractions"):
         interruption(net, ctask, ev.trial_end_states, fractions=[1.5])
-    with pytest.raises(ConfigError, match="trial_end_states"):
+    with pytest.raises(ShapeError, match="trial_end_states"):
         forgetting_curve(net, ctask, ev.trial_end_states[:1])
     with pytest.raises(ConfigError, match="n_draws"):
         MemoryConfig(n_draws=0)

@@ -24,6 +24,7 @@ from slowmem.analysis.robustness import distraction, interruptions
 from slowmem.analysis.slowpoints import find_slow_points
 from slowmem.analysis.speed import autonomous_runs, field_speed, memory_points
 from slowmem.config import ConfigError, DynamicsConfig, MemoryConfig, NetworkConfig
+from slowmem.errors import ShapeError
 from slowmem.network import RateNetworks
 from slowmem.system import DynamicalSystem, Simulation, check_system, field_at, jacobian_at
 from slowmem.task import TRIAL_TYPES, SPMTask
@@ -149,7 +150,7 @@ def test_rate_network_jacobian_and_readouts_match_their_definitions():
     assert torch.allclose(field_at(net, idx, x[0]), net.vector_field(both)[idx, k])
     assert torch.allclose(jacobian_at(net, idx, x[0]), net.jacobian(both)[idx, k])
     assert torch.allclose(field_at(net, idx, x), torch.stack([field_at(net, idx, x[j]) for j in range(2)]))
-    with pytest.raises(ConfigError, match="net_index"):
+    with pytest.raises(ShapeError, match="net_index"):
         field_at(net, idx[:2], x[0])
 
 

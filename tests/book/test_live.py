@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from slowmem.book.live import load_chapter_population
-from slowmem.config import ConfigError
+from slowmem.errors import SlowmemError, StoredFileError
 from slowmem.report import load_population
 from slowmem.store.population import POPULATION_INDEX, SHARES_COLUMN
 
@@ -16,7 +16,7 @@ from slowmem.store.population import POPULATION_INDEX, SHARES_COLUMN
 def test_live_population_only_when_asked_for(tmp_path):
     grid = {"name": "tiny", "preset": "ci", "N": 30, "trials": 3, "test_trials": 4, "seeds": "0-1"}
     for bad in (None, tmp_path / "no_such_folder", tmp_path):        # never a silent live fallback
-        with pytest.raises(ConfigError, match="does not exist|results folder|got None"):
+        with pytest.raises(SlowmemError, match="does not exist|results folder|got None"):
             load_chapter_population(bad, live_grid=grid, workdir=tmp_path / "never")
     assert not (tmp_path / "never").exists()
     pop = load_chapter_population("live", live_grid=grid, workdir=tmp_path / "live")
@@ -54,11 +54,11 @@ def test_population_of_several_results_folders(tmp_path):
     assert load_population(root).table[SHARES_COLUMN].tolist() == [True, True, False]
     (root / POPULATION_INDEX).write_text(json.dumps({**index, "members": [*index["members"],
                                                                            {"name": "a2", "folder": "a"}]}))
-    with pytest.raises(ConfigError, match="more than one member"):
+    with pytest.raises(StoredFileError, match="more than one member"):
         load_population(root)
     (root / POPULATION_INDEX).write_text(json.dumps({**index, "members": [{"name": "x", "folder": "../a"}]}))
-    with pytest.raises(ConfigError, match="must lie inside"):
+    with pytest.raises(StoredFileError, match="must lie inside"):
         load_population(root)
     (root / POPULATION_INDEX).write_text("{not json")
-    with pytest.raises(ConfigError, match="not a readable population index"):
+    with pytest.raises(StoredFileError, match="not a readable population index"):
         load_population(root)

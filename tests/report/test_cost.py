@@ -3,6 +3,7 @@ import json
 import pytest
 
 from slowmem.config import Config, ConfigError
+from slowmem.errors import StoredFileError
 from slowmem.report import cost as scale
 from slowmem.task import SPMTask
 
@@ -39,13 +40,16 @@ def test_read_benchmark_and_fastest(tmp_path):
 
 
 def test_bad_benchmark_files_are_named(tmp_path):
-    with pytest.raises(ConfigError, match="no benchmark file"):
+    with pytest.raises(StoredFileError, match="no benchmark file.*make benchmark"):
         scale.read_benchmark(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ConfigError, match="not a benchmark file"):
+    with pytest.raises(StoredFileError, match="not a readable benchmark file"):
         scale.read_benchmark(bad)
-    with pytest.raises(ConfigError, match="lack"):
+    bad.write_text('{"machine": "x"}')
+    with pytest.raises(StoredFileError, match="lacks rows"):
+        scale.read_benchmark(bad)
+    with pytest.raises(StoredFileError, match="lack"):
         scale.read_benchmark(_bench(tmp_path, [{"N": 300}]))
 
 

@@ -8,7 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from slowmem.config import ConfigError
-from slowmem.store import ResultsFolder, provenance, read_document, write_document
+from slowmem.errors import StoredFileError
+from slowmem.store import ResultsFolder, provenance, read_document, read_manifest, write_document
+from slowmem.store.records import add_run, new_manifest
+from slowmem.store.schema import FORMAT
 
 
 def test_document_roundtrip_carries_the_stamp(tmp_path):
@@ -33,7 +36,7 @@ def test_read_document_names_what_is_wrong(tmp_path, text, match):
     p = tmp_path / "doc.json"
     if text is not None:
         p.write_text(text)
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(StoredFileError, match=match):
         read_document(p, required=("command",), what="manifold check")
 
 
@@ -42,3 +45,24 @@ def test_results_table_carries_the_stamp(tmp_path):
     folder.write_table([])
     meta = pq.read_schema(folder.table_path).metadata
     assert json.loads(meta[b"slowmem"]) == provenance()
+
+
+def test_a_manifest_of_a_newer_format_is_refused_naming_the_version(tmp_path):
+    folder = ResultsFolder(tmp_path / "r")
+    manifest = new_manifest({"name": "g"}, "abc", ["n1"])
+    folder.path.mkdir()
+    folder.write_manifest(manifest)
+    assert read_manifest(folder.path)["format"] == FORMAT
+    folder.write_manifest({**manifest, "format": FORMAT + 97, "slowmem_version": "9.0.0"})
+    with pytest.raises(StoredFileError, match=r"newer slowmem \(9.0.0, results format 99\).*upgrade"):
+        read_manifest(folder.path)
+    folder.write_manifest({**manifest, "format": "2"})
+    with pytest.raises(StoredFileError, match="format is '2'"):
+        read_manifest(folder.path)
+
+
+def test_a_run_entry_carries_the_provenance_stamp():
+    manifest = new_manifest({"name": "g"}, "abc", ["n1"])
+    entry = add_run(manifest, "slowmem sweep run g.yaml", batch=4)
+    assert manifest["runs"] == [entry] and entry["batch"] == 4 and entry["finished"] is None
+    assert entry["provenance"] == manifest["provenance"] == provenance()

@@ -13,6 +13,7 @@ import slowmem
 import slowmem.analysis
 from slowmem.cli import main
 from slowmem.config import Config, ConfigError, NetworkConfig
+from slowmem.errors import StoredFileError
 from slowmem.network import RateNetworks
 from slowmem.runtime import Runtime
 from slowmem.store import ResultsFolder, load_networks, load_results, read_manifest
@@ -114,9 +115,9 @@ def test_network_file_roundtrip_provenance_and_damage(tmp_path):
     assert stamp == provenance() and stamp["slowmem"] == slowmem.__version__ and stamp["libraries"]["torch"]
     data = p.read_bytes()
     (tmp_path / "bad.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ConfigError, match="damaged"):
+    with pytest.raises(StoredFileError, match="damaged"):
         read_networks(tmp_path / "bad.safetensors")
-    with pytest.raises(ConfigError, match="no network file"):
+    with pytest.raises(StoredFileError, match="no network file"):
         read_networks(tmp_path / "missing.safetensors")
 
 
@@ -179,12 +180,12 @@ def test_flipped_byte_edited_row_and_deleted_arrays_are_refused_then_recomputed(
     bad = bytearray(good)
     bad[-5] ^= 0xFF                                          # one flipped byte in the trained readouts
     f.write_bytes(bytes(bad))
-    with pytest.raises(ConfigError, match="does not match its recorded SHA-256"):
+    with pytest.raises(StoredFileError, match="does not match its recorded SHA-256"):
         load_networks(out, [nid])
     assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0    # the rerun recomputes it
     assert "recomputing" in capsys.readouterr().err and f.read_bytes() == good
     edit_table(out, lambda t: t.assign(g=np.where(t.network_id == nid, 9.0, t.g)))   # an edited record
-    with pytest.raises(ConfigError, match="changed after it was written"):
+    with pytest.raises(StoredFileError, match="changed after it was written"):
         load_results(out)
     f.unlink()                                                # deleted array file
     assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
@@ -203,7 +204,7 @@ def test_array_file_is_confined_and_checked_against_its_row(tmp_path):
     rows = load_results(out, flatten=False)
     folder = ResultsFolder(out)
     assert "the only place" in folder.array_problem(rows.iloc[0].to_dict())
-    with pytest.raises(ConfigError, match="the only place"):
+    with pytest.raises(StoredFileError, match="the only place"):
         folder.read_array_bytes(rows.iloc[0].to_dict())
     assert sweep_status(out)["damaged"] == 1
     # an array file swapped for another network's (hash re-recorded) is caught by its metadata
@@ -214,7 +215,7 @@ def test_array_file_is_confined_and_checked_against_its_row(tmp_path):
     (out / t.array_file[0]).write_bytes((out / swap[0]).read_bytes())
     edit_table(out, lambda t: t.assign(array_file=t.array_file.where(t.index != 0, swap[0]).where(
         t.index != 0, t.array_file), array_sha256=[swap[1], swap[1]]), rehash=True)
-    with pytest.raises(ConfigError):
+    with pytest.raises(StoredFileError):
         load_networks(out, list(t.network_id))
 
 
@@ -225,7 +226,7 @@ def test_duplicate_and_foreign_rows_are_not_trusted(tmp_path):
     run_sweep(grid(seeds="5"), other, quiet(analyze="none"))
     foreign = pd.read_parquet(other / "results.parquet")
     edit_table(out, lambda t: pd.concat([t, t.iloc[[0]], foreign], ignore_index=True))
-    with pytest.raises(ConfigError, match="rows; none is trusted|belongs to no network"):
+    with pytest.raises(StoredFileError, match="rows; none is trusted|belongs to no network"):
         load_results(out)
     s = run_sweep(grid(seeds="0-1"), out, quiet(analyze="none"))
     assert s["trained"] == 1 and len(load_results(out)) == 2      # the duplicated one recomputed, foreign dropped
@@ -235,7 +236,7 @@ def test_damaged_manifest_and_table_are_messages_not_tracebacks(tmp_path, capsys
     out = tmp_path / "sweep"
     run_sweep(grid(seeds="0"), out, quiet(analyze="none"))
     (out / "manifest.json").write_text("[]")
-    with pytest.raises(ConfigError, match="not a mapping"):
+    with pytest.raises(StoredFileError, match="not a mapping"):
         load_results(out)
     with pytest.raises(SystemExit):
         main(["sweep", "status", str(out)])

@@ -4,6 +4,7 @@ import time
 import pytest
 
 from slowmem.config import ConfigError, TaskConfig
+from slowmem.errors import StoredFileError
 from slowmem.sweep import MAX_NETWORKS, Grid, load_grid_file
 
 
@@ -48,7 +49,7 @@ def test_absurd_durations_and_missing_stimuli_are_refused_at_validation(tmp_path
         load_grid_file(p)
     monkeypatch.setenv("SLOWMEM_STIMULI_DIR", str(tmp_path / "no_latents_here"))
     p.write_text("preset: ci\nN: 30\nstimuli: mnist\n")
-    with pytest.raises(ConfigError, match="stimuli 'mnist': no latents"):
+    with pytest.raises(StoredFileError, match="stimuli 'mnist': no latents"):
         load_grid_file(p)
 
 
