@@ -7,72 +7,97 @@ import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
+from ..report.claims import MARGINS
 from ..report.slices import group_count
 from .style import MECHANISM_COLORS, panel_grid
 
 __all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison", "effects_comparison"]
 
-#: One colour per verdict.
-VERDICT_COLORS = {"held": "#009E73", "not held": "#D55E00", "inconclusive": "#999999"}
+#: One colour per verdict (the Okabe-Ito palette; markers differ too, so the verdicts read without colour).
+VERDICT_COLORS = {"held": "#009E73", "contradicted": "#D55E00", "ruled out": "#0072B2", "inconclusive": "#999999"}
+_VERDICT_MARKERS = {"held": "o", "contradicted": "X", "ruled out": "s", "inconclusive": "D"}
 
 
-def _forest(ax, labels: Sequence[str], effects, lows, highs, verdicts: Sequence[str], notes: Sequence[str]) -> None:
+def _forest(ax, labels: Sequence[str], rows: Sequence[dict], notes: Sequence[str], band: float | None) -> None:
+    """Rows of ``{"effect", "lo", "hi", "lo90", "hi90", "verdict"}`` (already signed and scaled); ``band``:
+    the margin, shaded as the zone of effects too small to be the claim."""
     y = np.arange(len(labels))[::-1]
-    for yi, e, lo, hi, v, note in zip(y, effects, lows, highs, verdicts, notes):
-        c = VERDICT_COLORS.get(v, "k")
-        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
-        if e is None:
-            ax.text(0, yi, "no comparison possible", ha="center", va="center", fontsize=8, color=c)
+    if band is not None:
+        ax.axvspan(-band, band, color="#000000", alpha=0.08, lw=0)
+    for yi, r, note in zip(y, rows, notes):
+        c, mk = VERDICT_COLORS.get(r["verdict"], "k"), _VERDICT_MARKERS.get(r["verdict"], "o")
+        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=9)
+        if r["effect"] is None:
+            ax.text(0, yi, "no comparison possible", ha="center", va="center", fontsize=9, color=c)
             continue
-        if lo is not None:
-            ax.plot([lo, hi], [yi, yi], color=c, lw=2.5, solid_capstyle="butt")
-        ax.plot([e], [yi], "o", color=c, ms=7, mec="k", mew=0.6)
+        if r["lo"] is not None:
+            ax.plot([r["lo"], r["hi"]], [yi, yi], color=c, lw=1.6, solid_capstyle="butt")
+        if r.get("lo90") is not None:
+            ax.plot([r["lo90"], r["hi90"]], [yi, yi], color=c, lw=4.5, solid_capstyle="butt", alpha=0.6)
+        ax.plot([r["effect"]], [yi], mk, color=c, ms=8, mec="k", mew=0.6)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, labels, fontsize=10)
     ax.set_ylim(-0.7, len(labels) - 0.3)
-    handles = [plt.Line2D([], [], color=c, marker="o", lw=2.5, mec="k", mew=0.6, label=v)
-               for v, c in VERDICT_COLORS.items() if v in set(verdicts)]
-    ax.legend(handles=handles, fontsize=8, loc="lower right", frameon=False)
+    handles = [plt.Line2D([], [], color=c, marker=_VERDICT_MARKERS[v], lw=2.5, mec="k", mew=0.6, label=v)
+               for v, c in VERDICT_COLORS.items() if v in {r["verdict"] for r in rows}]
+    if band is not None:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="#000000", alpha=0.08, label="inside the margin"))
+    ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+              frameon=False)
+
+
+def _signed(e: dict, sign: int, scale: float = 1.0) -> dict:
+    """Effect and intervals turned to the paper's direction (``sign``) and divided by ``scale``."""
+    def one(v):
+        return None if v is None else sign * v / scale
+
+    def pair(lo, hi):
+        return (None, None) if lo is None else tuple(sorted((one(lo), one(hi))))
+
+    lo, hi = pair(e.get("ci_low"), e.get("ci_high"))
+    lo90, hi90 = pair(e.get("ci90_low"), e.get("ci90_high"))
+    return {"effect": one(e.get("effect")), "lo": lo, "hi": hi, "lo90": lo90, "hi90": hi90, "verdict": e["verdict"]}
 
 
 def claims_forest(results) -> Figure:
-    """The effect of every claim with an interval (C2-C6), signed so that right of zero is the paper's direction.
+    """Every claim with an interval (C2-C6): the effect in the paper's direction, **in units of the claim's
+    margin** (so claims measured in different units share one axis), thick 90 % and thin 95 % intervals, and
+    the margin as a shaded band: an interval inside it rules the claim out.
 
     Args:
         results: :func:`slowmem.report.evaluate_claims` output.
     """
-    rows = [r for r in results if r.main.ci_low is not None or r.main.effect is None]
-    rows = [r for r in rows if r.claim != "C1"]
-    sign = [r.main.direction for r in rows]
-    eff = [None if r.main.effect is None else s * r.main.effect for r, s in zip(rows, sign)]
-    lo = [None if r.main.ci_low is None else min(s * r.main.ci_low, s * r.main.ci_high) for r, s in zip(rows, sign)]
-    hi = [None if r.main.ci_low is None else max(s * r.main.ci_low, s * r.main.ci_high) for r, s in zip(rows, sign)]
-    notes = [f"{r.main.verdict}; n " + ", ".join(str(v) for v in r.main.n.values()) for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.4), constrained_layout=True)
-    _forest(ax, [f"{r.claim}: {r.measure}" for r in rows], eff, lo, hi, [r.verdict for r in rows], notes)
-    ax.set_xlabel("effect in the direction the paper claims (right of 0: as the paper says)")
+    rows = [r for r in results if r.claim != "C1" and (r.main.ci_low is not None or r.main.effect is None)]
+    drawn = [_signed(r.main.to_dict(), r.main.direction, r.main.margin or 1.0) for r in rows]
+    notes = [f"{r.main.verdict}; margin ±{r.main.margin:g}; n " + ", ".join(str(v) for v in r.main.n.values())
+             if r.main.margin is not None else f"{r.main.verdict}; n " + ", ".join(str(v) for v in r.main.n.values())
+             for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.7 * len(rows) + 1.8), constrained_layout=True)
+    _forest(ax, [f"{r.claim}: {r.measure}" for r in rows], drawn, notes, band=1.0)
+    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin (right of 0: as the paper says; "
+                  "shaded: too small to be the claim)")
     return fig
 
 
 def variants_forest(result, *, same_population: bool = True) -> Figure:
-    """One claim's effect under every reading (taxonomy, success criterion, measure/protocol), signed as
-    :func:`claims_forest`. With ``same_population``, only the variants that keep the book's success
-    criterion and taxonomy vary the measure (the rest are in the table)."""
+    """One claim's effect under every reading (measure/protocol, stratification; with ``same_population=False``
+    also taxonomy and success criterion), in the paper's direction and the claim's own units, with its
+    margin shaded. With ``same_population``, only the variants that keep the book's success criterion and
+    taxonomy are drawn (the rest are in the table)."""
     m = result.main
-    rows = [{"label": f"{m.measure} (default)", "effect": m.effect, "ci_low": m.ci_low, "ci_high": m.ci_high,
-             "verdict": m.verdict, "n": m.n}]
+    rows = [{"label": f"{m.measure} (default)", **m.to_dict()}]
     for v in result.variants:
         if same_population and (not v["success"].startswith("ours") or v["taxonomy"] != "ours"):
             continue
-        rows.append({"label": v["measure"], **{k: v[k] for k in ("effect", "ci_low", "ci_high", "verdict", "n")}})
-    s = m.direction
-    eff = [None if r["effect"] is None else s * r["effect"] for r in rows]
-    lo = [None if r["ci_low"] is None else min(s * r["ci_low"], s * r["ci_high"]) for r in rows]
-    hi = [None if r["ci_low"] is None else max(s * r["ci_low"], s * r["ci_high"]) for r in rows]
+        within = v.get("strata")
+        tag = f" [strata: {within}]" if within and within != "fb and g" else ""
+        rows.append({"label": v["measure"] + tag, **v})
+    drawn = [_signed(r, m.direction) for r in rows]
     notes = [f"{r['verdict']}; n " + ", ".join(str(x) for x in r["n"].values()) for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.4), constrained_layout=True)
-    _forest(ax, [r["label"] for r in rows], eff, lo, hi, [r["verdict"] for r in rows], notes)
-    ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims")
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.8), constrained_layout=True)
+    _forest(ax, [r["label"] for r in rows], drawn, notes, band=m.margin)
+    unit = f"; shaded: inside the margin ±{m.margin:g}" if m.margin is not None else ""
+    ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims{unit}")
     return fig
 
 
@@ -114,8 +139,8 @@ def slice_comparison(cmp) -> Figure:
 
 
 def effects_comparison(effects) -> Figure:
-    """The comparative claims' effects under two settings, one row per (claim, setting), signed as
-    :func:`claims_forest` (right of zero: as the paper says).
+    """The comparative claims' effects under two settings, one row per (claim, setting), drawn as
+    :func:`claims_forest`: in the paper's direction and in units of each claim's margin (shaded band).
 
     Args:
         effects: :func:`slowmem.report.slices.compare_effects` output.
@@ -125,15 +150,14 @@ def effects_comparison(effects) -> Figure:
         return None if v is None or not np.isfinite(v) else float(v)
 
     rows = list(effects.itertuples())
-    eff, lo, hi, notes = [], [], [], []
-    for r in rows:
-        s, e, a, b = r.direction, num(r.effect), num(r.ci_low), num(r.ci_high)
-        eff.append(None if e is None else s * e)
-        lo.append(None if a is None else min(s * a, s * b))
-        hi.append(None if a is None else max(s * a, s * b))
+    drawn, notes = [], []
+    for (claim, _), r in zip(effects.index, rows):
+        e = {"effect": num(r.effect), "ci_low": num(r.ci_low), "ci_high": num(r.ci_high), "verdict": r.verdict}
+        drawn.append(_signed(e, r.direction, MARGINS[claim][0]))
         notes.append(f"{r.verdict}; n SM {group_count(r.n_sm, r.n_sm_all)}, FP {group_count(r.n_fp, r.n_fp_all)}")
     labels = [f"{claim}, {setting}" for claim, setting in effects.index]   # the measures: effects.measure
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.4), constrained_layout=True)
-    _forest(ax, labels, eff, lo, hi, [r.verdict for r in rows], notes)
-    ax.set_xlabel("effect in the direction the paper claims (right of 0: as the paper says)")
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.8), constrained_layout=True)
+    _forest(ax, labels, drawn, notes, band=1.0)
+    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin (shaded: too small to be the "
+                  "claim)")
     return fig

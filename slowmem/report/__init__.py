@@ -11,7 +11,10 @@ from .checks import manifold_check_frames
 from .claims import (
     CLAIMS,
     COMPARATIVE,
+    DEFAULT_STRATA,
+    DEFINITIONAL,
     FP,
+    MARGINS,
     SM,
     STRATA,
     VARIANTS,
@@ -28,7 +31,8 @@ from .present import paper_box, read_paper_statements, variants_table, verdict_b
 from .stats import Effect, stratified_effect
 
 __all__ = ["manifold_check_frames",
-           "CLAIMS", "COMPARATIVE", "claim_effect", "FP", "SM", "STRATA", "strata_check", "VARIANTS",
+           "CLAIMS", "COMPARATIVE", "DEFAULT_STRATA", "DEFINITIONAL", "MARGINS", "claim_effect",
+           "FP", "SM", "STRATA", "strata_check", "VARIANTS",
            "VERDICT_RULE", "ClaimResult",
            "evaluate_claims", "mechanism_table", "verdict_table", "Population",
            "load_population", "Effect", "stratified_effect", "paper_box", "read_paper_statements",

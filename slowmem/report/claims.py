@@ -4,8 +4,12 @@ Each claim C1-C6 (:data:`CLAIMS`) is measured on a population table
 (:func:`slowmem.store.load_results`: one row per network, the analysis
 summaries flattened) as an **effect with a 95 % interval and n per group**
 (:mod:`slowmem.report.stats`), and given a verdict by one stated rule
-(:data:`VERDICT_RULE`). Comparisons of slow-manifold (SM) with fixed-point
-(FP) networks are made within ``fb`` strata. Every choice the paper or its
+(:data:`VERDICT_RULE`) against a margin fixed before the data (:data:`MARGINS`).
+Comparisons of slow-manifold (SM) with fixed-point (FP) networks are made
+within cells of ``fb`` and ``g``, the two settings that shape both the
+mechanism and the memory (within ``fb`` alone, and pooled, are variants).
+Claim C5 is true by the taxonomy's definition; its verdict rests on a measure
+that could come out either way (:data:`DEFINITIONAL`). Every choice the paper or its
 code leaves open is a **variant** (:data:`VARIANTS`): the claim is evaluated
 under each, and a claim whose verdict changes between readings says so
 (``depends_on_reading``). Nothing here is hard-coded: another population gives
@@ -18,13 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 from .population import SHARES_COLUMN
-from .stats import MIN_PER_SIDE, Effect, stratified_effect, verdict_of
+from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
-__all__ = ["STRATA", "strata_check", "COMPARATIVE", "claim_effect",
+__all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE", "claim_effect",
            "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
            "mechanism_table", "verdict_table", "SM", "FP"]
 
@@ -39,10 +44,36 @@ CLAIMS = {
     "C6": "Slow-manifold networks are more robust to distraction noise than fixed-point networks.",
 }
 
-VERDICT_RULE = (f"held / not held: the 95 % interval of the effect excludes zero in (against) the claim's "
-                f"direction, with at least {MIN_PER_SIDE} networks on each side of the comparison; "
-                f"inconclusive otherwise (too few networks, or the interval spans zero). SM-vs-FP effects "
-                f"are pooled within fb strata that hold at least 2 networks of each group.")
+#: The smallest effect that would count as each claim, fixed before any result (book: Methods, Verdicts):
+#: claim -> (margin, the measure's unit, why). A 90 % interval inside +-margin rules the claim out.
+MARGINS: dict[str, tuple[float, str, str]] = {
+    "C2": (0.05, "share of networks", "'the most prevalent' mechanism must outnumber the next by more than a "
+           "twentieth of the population; closer shares are a tie"),
+    "C3": (0.05, "fraction of units saturated in the delays", "'tonic' against 'phasic' means a visibly larger "
+           "share of units held saturated through the delay; a twentieth of the units is the least that a raster "
+           "would show"),
+    "C4": (0.10, "probability that a long-delay trial fails", "'forget' against 'do not forget' means one group "
+           "fails long delays clearly more often: one trial in ten or more"),
+    "C5": (1.0, "fixed points on the memory", "'fewer attractors than memories' must mean at least one attractor "
+           "fewer on the memory, a whole fixed point"),
+    "C6": (0.10, "failure ratio under distraction", "'considerably more robust' means failing at least one trial "
+           "in ten less often at the same noise"),
+}
+
+#: C5 as the paper measures it is fixed by the taxonomy: a network is "slow manifold" when it has fewer
+#: attractors than memories (2 x 3 encodings), so attractors per memory is at most 2/3 for SM and at least
+#: 1 for FP whatever the data. The book reports it without an interval and grades C5 on the number of fixed
+#: points the slow-point search finds on the memory, which the probe's labels do not fix.
+DEFINITIONAL = {"C5": "attractors per memory (SM - FP) is set by the taxonomy's definition (SM < 1 <= FP): it is "
+                      "reported without an interval and grades nothing; the verdict uses the fixed points the "
+                      "slow-point search finds on the memory, which could come out either way"}
+
+VERDICT_RULE = (f"held: the 95 % interval of the effect excludes zero in the claim's direction; contradicted: it "
+                f"excludes zero against it; ruled out: the 90 % interval lies inside plus or minus the claim's "
+                f"margin, stated in advance (two one-sided tests at 5 %), even if it excludes zero; "
+                f"inconclusive: otherwise (too few networks, fewer than {MIN_PER_SIDE} per side, or an interval "
+                f"that spans zero and reaches past the margin). SM-vs-FP effects are pooled within cells of fb "
+                f"and g that hold at least 2 networks of each group.")
 
 #: The readings of every ambiguous choice: name -> options (the first is the book's default).
 VARIANTS = {
@@ -68,6 +99,7 @@ class ClaimResult:
     measure: str
     main: Effect
     variants: list[dict] = field(default_factory=list)
+    note: str | None = None
 
     @property
     def verdict(self) -> str:
@@ -83,7 +115,10 @@ class ClaimResult:
         return {"claim": self.claim, "statement": self.statement, "measure": self.measure, "verdict": m.verdict,
                 "reason": m.reason, "effect": m.effect, "ci_low": m.ci_low, "ci_high": m.ci_high,
                 "p_value": m.p_value, "n": m.n, "n_total": m.n_total, "strata": m.strata,
-                "direction": m.direction, "depends_on_reading": self.depends_on_reading, "variants": self.variants}
+                "direction": m.direction, "margin": m.margin, "ci90_low": m.ci90_low, "ci90_high": m.ci90_high,
+                "tost_p": m.tost_p, "clears_margin": m.clears_margin, "margin_sensitivity": m.margin_sensitivity,
+                "adjustment": _ADJUSTMENT.get(self.claim), "left_out": _left_out(m), "note": self.note,
+                "depends_on_reading": self.depends_on_reading, "variants": self.variants}
 
 
 # --------------------------------------------------------------------------- population subsets
@@ -139,13 +174,24 @@ def _with(t: pd.DataFrame, values: pd.Series | None) -> pd.DataFrame:
 
 
 def _compare(t: pd.DataFrame, group_col: str, values: pd.Series | None, direction: int, measure: str,
-             a: str = SM, b: str = FP, strata: str | None = "fb") -> Effect:
+             a: str = SM, b: str = FP, strata: str | None = "_fb_g", margin: float | None = None) -> Effect:
     tt = _with(t, values)
     if group_col not in tt.columns:
         tt = tt.assign(**{group_col: None})
     if strata == STRATA["fb and g"]:
         tt = tt.assign(**{strata: tt["fb"].astype(str) + " / " + tt["g"].astype(str)})
-    return stratified_effect(tt, "_value", group_col, a, b, direction=direction, measure=measure, strata=strata)
+    return stratified_effect(tt, "_value", group_col, a, b, direction=direction, measure=measure, strata=strata,
+                             margin=margin)
+
+
+def _left_out(e: Effect) -> dict[str, str]:
+    """Per group: how many networks the strata left out, and why."""
+    out = {}
+    for g, total in e.n_total.items():
+        k = total - e.n.get(g, 0)
+        if k:
+            out[g] = f"{k} of {total}: in strata without {MIN_PER_CELL} networks of each group"
+    return out
 
 
 # --------------------------------------------------------------------------- the claims
@@ -160,7 +206,7 @@ def _claim_c1(t: pd.DataFrame, group_col: str) -> Effect:
     elif present == 4:
         verdict, reason = "held", "every mechanism occurs"
     elif n >= 50:
-        verdict, reason = "not held", f"{4 - present} mechanism(s) absent among {n} networks"
+        verdict, reason = "contradicted", f"{4 - present} mechanism(s) absent among {n} networks"
     else:
         verdict, reason = "inconclusive", f"{4 - present} mechanism(s) absent, but only {n} networks"
     return Effect("mechanisms present", float(present), None, None, None, ns, ns, {}, 1, verdict, reason)
@@ -179,47 +225,56 @@ def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
         shares = np.stack([(x == k).mean(axis=axis) for k in range(4)])
         return shares[1] - np.max(np.delete(shares, 1, axis=0), axis=0)
 
-    from scipy import stats
-
     est = float(margin(code))
     if np.ptp(code) == 0:
-        lo = hi = est
+        lo = hi = lo90 = hi90 = est
     else:
-        ci = stats.bootstrap((code,), margin, n_resamples=4999, method="percentile", vectorized=True,
-                             rng=np.random.default_rng(seed)).confidence_interval
-        lo, hi = float(ci.low), float(ci.high)
-    verdict, reason = verdict_of(est, lo, hi, {"networks": n}, 1)
-    return Effect("SM share - largest other share", est, lo, hi, None, ns, ns, {}, 1, verdict, reason)
+        boot = stats.bootstrap((code,), margin, n_resamples=4999, method="percentile", vectorized=True,
+                               rng=np.random.default_rng(seed))
+        lo, hi = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
+        lo90, hi90 = (float(v) for v in np.percentile(boot.bootstrap_distribution, [5.0, 95.0]))
+    m = MARGINS["C2"][0]
+    verdict, reason = verdict_of(est, lo, hi, {"networks": n}, 1, margin=m, lo90=lo90, hi90=hi90)
+    return Effect("SM share - largest other share", est, lo, hi, None, ns, ns, {}, 1, verdict, reason, margin=m,
+                  ci90_low=lo90, ci90_high=hi90)
 
 
-def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str, strata: str | None = "fb") -> Effect:
-    kw = dict(strata=strata)
+def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str,
+                   strata: str | None = "_fb_g") -> Effect:
+    kw = dict(strata=strata, margin=MARGINS[claim][0] if claim in MARGINS else None)
     if claim == "C3":
         if VARIANTS["activity"][option] == "saturation":
             return _compare(t, group_col, t.get("dynamics.activity.saturation_delay"), -1,
                             "delay saturation, SM - FP", **kw)
-        return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP", **kw)
+        return _compare(t, group_col, t.get("dynamics.activity.phasic_index"), 1, "phasic index, SM - FP",
+                        **{**kw, "margin": None})                   # an index without a stated unit: no margin
     if claim == "C4":
-        protocol, measure = VARIANTS["forgetting"][option]
+        protocol, measure = VARIANTS["forgetting"][option]       # every measure a probability: one margin
         return _compare(t, group_col, _forgetting_measure(t, protocol, measure), 1, f"{option}, SM - FP", **kw)
     if claim == "C5":
-        return _compare(t, group_col, t.get("dynamics.efficiency"), -1, "attractors per memory, SM - FP", **kw)
+        return _compare(t, group_col, t.get("dynamics.manifold.n_fixed_points_on_memory"), -1,
+                        "fixed points on the memory (slow-point search), SM - FP", **kw)
     if claim == "C6":
         col = f"memory.{VARIANTS['noise'][option]}.mean_failure"
         return _compare(t, group_col, t.get(col), -1, f"{option}: mean failure over levels, SM - FP", **kw)
     raise ConfigError(f"unknown claim {claim!r}")
 
 
-#: How SM-vs-FP comparisons can be stratified (:func:`strata_check`): the book's rule is within fb.
-STRATA: dict[str, str | None] = {"none (pooled)": None, "fb": "fb", "fb and g": "_fb_g"}
+#: How SM-vs-FP comparisons can be stratified (:func:`strata_check`): the book's rule is within fb and g.
+STRATA: dict[str, str | None] = {"fb and g": "_fb_g", "fb": "fb", "none (pooled)": None}
+#: The default: cells of fb x g, the two settings that shape both the mechanism and the memory.
+DEFAULT_STRATA = STRATA["fb and g"]
+#: What each comparative claim's default comparison adjusts for.
+_ADJUSTMENT = {c: "within cells of fb and g (each cell with at least 2 networks of each group), pooled with "
+                  "weights n_SM n_FP / (n_SM + n_FP)" for c in ("C3", "C4", "C5", "C6")}
 
 
 def strata_check(table: pd.DataFrame) -> pd.DataFrame:
     """The default reading of C3-C6 under each stratification of :data:`STRATA`, one row per (claim, strata).
 
-    Within fb is the book's rule; within cells of fb and g removes g as well (at the price of fewer usable
-    cells); pooled shows what the stratification changes. Columns: ``measure, effect, ci_low, ci_high,
-    n, verdict``.
+    Within cells of fb and g is the book's rule; within fb alone lets g differ between the groups (more
+    networks enter); pooled shows what the stratification changes. Columns: ``measure, effect, ci_low,
+    ci_high, n, verdict``.
     """
     rows = []
     for claim in COMPARATIVE:
@@ -237,7 +292,7 @@ _OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}
 COMPARATIVE = ("C3", "C4", "C5", "C6")
 
 
-def claim_effect(table: pd.DataFrame, claim: str, *, strata: str | None = "fb") -> Effect:
+def claim_effect(table: pd.DataFrame, claim: str, *, strata: str | None = DEFAULT_STRATA) -> Effect:
     """One comparative claim (:data:`COMPARATIVE`) under the book's default reading (first taxonomy, success
     criterion and measure of :data:`VARIANTS`), SM - FP within ``strata`` (a value of :data:`STRATA`).
 
@@ -264,9 +319,11 @@ def _evaluate(claim: str, table: pd.DataFrame, taxonomy: str, success: str, opti
 
 
 def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
-    """Every claim under the default reading, with the effect under every variant of every ambiguous choice."""
+    """Every claim under the default reading, with the effect under every variant of every ambiguous choice
+    (taxonomy, success criterion, measure) and, for the comparative claims, under the other stratifications."""
     out = []
     taxonomies, successes = list(VARIANTS["taxonomy"]), list(VARIANTS["success"])
+    default_strata = next(k for k, v in STRATA.items() if v == DEFAULT_STRATA)
     for claim, statement in CLAIMS.items():
         options = list(VARIANTS[_OPTIONS[claim]]) if claim in _OPTIONS else [None]
         main = _evaluate(claim, table, taxonomies[0], successes[0], options[0])
@@ -274,12 +331,21 @@ def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
         for tax, suc, opt in itertools.product(taxonomies, successes, options):
             if (tax, suc, opt) == (taxonomies[0], successes[0], options[0]):
                 continue
-            e = _evaluate(claim, table, tax, suc, opt)
-            variants.append({"taxonomy": tax, "success": suc, "option": opt, "measure": e.measure,
-                             "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
-                             "verdict": e.verdict, "reason": e.reason})
-        out.append(ClaimResult(claim, statement, main.measure, main, variants))
+            variants.append(_variant(_evaluate(claim, table, tax, suc, opt), tax, suc, opt, default_strata))
+        if claim in COMPARATIVE:
+            t = _analysed(table, successes[0])
+            for name, strata in STRATA.items():
+                if strata != DEFAULT_STRATA:
+                    e = _claim_measure(claim, t, VARIANTS["taxonomy"][taxonomies[0]], options[0], strata)
+                    variants.append(_variant(e, taxonomies[0], successes[0], options[0], name))
+        out.append(ClaimResult(claim, statement, main.measure, main, variants, DEFINITIONAL.get(claim)))
     return out
+
+
+def _variant(e: Effect, taxonomy: str, success: str, option: str | None, strata: str) -> dict:
+    return {"taxonomy": taxonomy, "success": success, "option": option, "strata": strata, "measure": e.measure,
+            "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "verdict": e.verdict,
+            "reason": e.reason}
 
 
 def verdict_table(results: list[ClaimResult]) -> pd.DataFrame:
@@ -290,6 +356,7 @@ def verdict_table(results: list[ClaimResult]) -> pd.DataFrame:
         ci = "" if m.ci_low is None else f" [{m.ci_low:+.3f}, {m.ci_high:+.3f}]"
         eff = "" if m.effect is None else (f"{m.effect:+.3f}{ci}" if m.ci_low is not None else f"{m.effect:g}")
         rows.append({"claim": r.claim, "measure": r.measure, "effect [95 % CI]": eff,
+                     "margin": "" if m.margin is None else f"±{m.margin:g}",
                      "n": ", ".join(f"{k} {v}" for k, v in m.n.items()), "verdict": m.verdict,
                      "depends on reading": "yes" if r.depends_on_reading else "no"})
     return pd.DataFrame(rows).set_index("claim")

@@ -11,7 +11,7 @@ from .claims import ClaimResult
 
 __all__ = ["verdict_box", "read_paper_statements", "paper_box", "variants_table"]
 
-_KIND = {"held": "tip", "not held": "danger", "inconclusive": "warning"}
+_KIND = {"held": "tip", "contradicted": "danger", "ruled out": "important", "inconclusive": "warning"}
 
 
 def _fmt(x: float | None, signed: bool = True) -> str:
@@ -19,15 +19,29 @@ def _fmt(x: float | None, signed: bool = True) -> str:
 
 
 def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
-    """HTML of one claim's verdict: an admonition (green held, red not held, grey-yellow inconclusive)."""
+    """HTML of one claim's verdict: an admonition (held, contradicted, ruled out, inconclusive) with the
+    effect, its 95 % and 90 % intervals, the margin and what halving or doubling it changes, the adjustment,
+    the networks left out and, for a claim true by definition, the note that says so."""
     m = result.main
     ci = "" if m.ci_low is None else f", 95 % interval [{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]"
-    p = "" if m.p_value is None else f", p = {m.p_value:.2g} (OLS with fb strata)"
+    ci90 = "" if m.ci90_low is None else f", 90 % [{_fmt(m.ci90_low)}, {_fmt(m.ci90_high)}]"
+    p = "" if m.p_value is None else f", p = {m.p_value:.2g} (OLS, HC3, with the strata)"
     n = ", ".join(f"{v} {html.escape(str(k))}" for k, v in m.n.items())
+    d = result.to_dict()
     lines = [f"<p><b>Claim.</b> {html.escape(result.statement)}</p>",
-             f"<p><b>Measured.</b> {html.escape(result.measure)} = {_fmt(m.effect)}{ci}{p}; networks: {n}"
-             + (f" ({html.escape(scale)})" if scale else "") + ".</p>",
-             f"<p><b>Verdict: {html.escape(m.verdict)}</b> &mdash; {html.escape(m.reason)}.</p>"]
+             f"<p><b>Measured.</b> {html.escape(result.measure)} = {_fmt(m.effect)}{ci}{ci90}{p}; networks: {n}"
+             + (f" ({html.escape(scale)})" if scale else "") + ".</p>"]
+    if m.margin is not None:
+        sens = "; ".join(f"{k}: {v}" for k, v in m.margin_sensitivity.items())
+        tost = "" if m.tost_p is None else f", two one-sided tests p = {m.tost_p:.2g}"
+        lines.append(f"<p><b>Margin</b> ±{m.margin:g} (stated in advance{tost}); {html.escape(sens)}.</p>")
+    if d.get("adjustment"):
+        left = "; ".join(f"{html.escape(g)}: {html.escape(w)}" for g, w in d["left_out"].items())
+        lines.append(f"<p><b>Compared</b> {html.escape(d['adjustment'])}"
+                     + (f". <b>Left out</b>: {left}" if left else "") + ".</p>")
+    if result.note:
+        lines.append(f"<p><b>By definition.</b> {html.escape(result.note)}.</p>")
+    lines.append(f"<p><b>Verdict: {html.escape(m.verdict)}</b> &mdash; {html.escape(m.reason)}.</p>")
     if result.depends_on_reading:
         others = sorted({v["verdict"] for v in result.variants} - {m.verdict})
         lines.append(f"<p><b>Depends on the reading:</b> other readings give {html.escape(', '.join(others))} "
@@ -59,14 +73,17 @@ def paper_box(claim: str, statements: dict) -> str:
 
 
 def variants_table(result: ClaimResult) -> pd.DataFrame:
-    """One row per reading of the ambiguous choices: taxonomy, success, measure, effect [interval], n, verdict."""
+    """One row per reading of the ambiguous choices: taxonomy, success, strata, measure, effect [interval], n,
+    verdict."""
     m = result.main
-    rows = [{"taxonomy": "ours", "success": "ours", "measure": m.measure, "effect": m.effect, "ci_low": m.ci_low,
+    rows = [{"taxonomy": "ours", "success": "ours", "strata": "fb and g" if result.claim in ("C3", "C4", "C5", "C6")
+             else "", "measure": m.measure, "effect": m.effect, "ci_low": m.ci_low,
              "ci_high": m.ci_high, "n": ", ".join(str(v) for v in m.n.values()), "verdict": m.verdict}]
     for v in result.variants:
         rows.append({"taxonomy": v["taxonomy"], "success": v["success"].split(",")[0].split(" (")[0]
                      if v["success"].startswith("ours") else v["success"].replace("original, ", "orig. "),
-                     "measure": v["measure"], "effect": v["effect"], "ci_low": v["ci_low"], "ci_high": v["ci_high"],
+                     "strata": v.get("strata", ""), "measure": v["measure"], "effect": v["effect"],
+                     "ci_low": v["ci_low"], "ci_high": v["ci_high"],
                      "n": ", ".join(str(x) for x in v["n"].values()), "verdict": v["verdict"]})
     t = pd.DataFrame(rows)
     for c in ("effect", "ci_low", "ci_high"):

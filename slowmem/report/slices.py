@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
-from .claims import COMPARATIVE, FP, SM, claim_effect
+from .claims import COMPARATIVE, DEFAULT_STRATA, FP, SM, claim_effect
 
 #: The column of :attr:`SliceComparison.mechanisms_by` for networks that do not perform the task.
 FAILS = "fails the task"
@@ -164,7 +164,8 @@ def _matched(a: pd.DataFrame, b: pd.DataFrame, on: Sequence[str], labels: tuple[
 
 def compare_effects(a: pd.DataFrame, b: pd.DataFrame, *, labels: Sequence[str] = ("A", "B"),
                     on: Sequence[str] = ("g", "pg", "fb", "seed"), claims: Sequence[str] = COMPARATIVE,
-                    strata: str | None = "fb", reference: tuple[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                    strata: str | None = DEFAULT_STRATA,
+                    reference: tuple[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The comparative claims' effects (SM - FP, default reading, within ``strata``) under two settings, each
     measured on the cells both tables hold (:func:`slowmem.report.claim_effect`).
 

@@ -11,20 +11,21 @@ from slowmem.store import MECHANISM
 
 
 def population(n_sm: int, n_fp: int, *, fb_sm=(10.0,), fb_fp=(10.0,), forget_sm=0.8, forget_fp=0.05,
-               noise=None, seed: int = 0, others: int = 0) -> pd.DataFrame:
+               noise=None, seed: int = 0, others: int = 0, g_sm=(1.0,), g_fp=(1.0,)) -> pd.DataFrame:
     """A synthetic population table in the stored column vocabulary.
 
     ``forget_*``: mean long-delay failure probability of each group (per-network values scattered around
-    it); ``noise(group, fb) -> mean failure`` sets the distraction measure.
+    it); ``noise(group, fb) -> mean failure`` sets the distraction measure; ``g_*`` cycle like ``fb_*``.
     """
     rng = np.random.default_rng(seed)
     rows = []
-    for group, n, fbs, forget in ((SM, n_sm, fb_sm, forget_sm), (FP, n_fp, fb_fp, forget_fp)):
+    for group, n, fbs, gs, forget in ((SM, n_sm, fb_sm, g_sm, forget_sm), (FP, n_fp, fb_fp, g_fp, forget_fp)):
         for i in range(n):
-            fb = fbs[i % len(fbs)]
+            fb, g = fbs[i % len(fbs)], gs[i % len(gs)]
             p = float(np.clip(forget + rng.normal(0, 0.05), 0, 1))
             mean_fail = noise(group, fb) + rng.normal(0, 0.02) if noise else 0.1
-            rows.append({"success": True, MECHANISM: group, "dynamics.mechanism_original": group, "fb": fb,
+            rows.append({"success": True, MECHANISM: group, "dynamics.mechanism_original": group, "fb": fb, "g": g,
+                         "dynamics.manifold.n_fixed_points_on_memory": (0 if group == SM else 4) + i % 2,
                          "error_rate_0.1": 0.0, "error_rate_0.05": 0.0,
                          "dynamics.activity.saturation_delay": 0.1 if group == SM else 0.5,
                          "dynamics.activity.phasic_index": 0.5 if group == SM else 0.0,
@@ -70,17 +71,18 @@ def test_a_confound_through_fb_gives_no_effect_within_strata():
     assert plain < -0.3                                    # naive comparison: "SM far more robust"
     within = stratified_effect(t, col, MECHANISM, SM, FP, strata="fb", direction=-1)
     assert abs(within.effect) < 0.03 and within.ci_low < 0 < within.ci_high
-    assert within.verdict == "inconclusive" and within.reason == "the interval spans zero"
-    assert by_claim(t)["C6"].verdict == "inconclusive"
+    assert within.verdict == "inconclusive" and within.reason == "the interval spans zero"   # no margin: no TOST
+    c6 = by_claim(t)["C6"].main                         # the claim's margin (0.10) rules a tight null out
+    assert c6.verdict == "ruled out" and -0.1 < c6.ci90_low < c6.ci90_high < 0.1 and c6.tost_p < 0.05
 
 
 def test_against_the_claim_is_not_held_and_strata_need_both_groups():
     r = by_claim(population(20, 20, forget_sm=0.05, forget_fp=0.8))["C4"]
-    assert r.verdict == "not held" and r.main.effect < 0
+    assert r.verdict == "contradicted" and r.main.effect < 0
     lonely = population(20, 20, fb_sm=(10.0,), fb_fp=(1.0,))      # no stratum holds both groups
     e = by_claim(lonely)["C4"].main
-    assert e.effect is None and e.verdict == "inconclusive" and e.strata == {"1.0": {SM: 0, FP: 20},
-                                                                             "10.0": {SM: 20, FP: 0}}
+    assert e.effect is None and e.verdict == "inconclusive" and e.strata == {"1.0 / 1.0": {SM: 0, FP: 20},
+                                                                             "10.0 / 1.0": {SM: 20, FP: 0}}
 
 
 def test_every_claim_has_variants_and_says_when_the_reading_matters():
@@ -93,12 +95,48 @@ def test_every_claim_has_variants_and_says_when_the_reading_matters():
     assert c4.verdict == "held" and c4.depends_on_reading
     extend = [v for v in c4.variants if v["option"] == "extend: long-delay failure" and v["taxonomy"] == "ours"
               and v["success"].startswith("ours")]
-    assert extend and extend[0]["verdict"] == "not held"
-    n_variants = 2 * 3 * 6 - 1                   # taxonomy x success x (protocol x measure), minus the default
+    assert extend and extend[0]["verdict"] == "contradicted"
+    n_variants = 2 * 3 * 6 - 1 + 2     # taxonomy x success x (protocol x measure), minus the default; 2 strata
     assert len(c4.variants) == n_variants
     table = verdict_table(list(results.values()))
     assert list(table.index) == ["C1", "C2", "C3", "C4", "C5", "C6"] and table.loc["C4", "depends on reading"] == "yes"
     json.dumps([r.to_dict() for r in results.values()], allow_nan=False)
+
+
+def test_an_effect_inside_the_margin_is_ruled_out_even_when_it_excludes_zero():
+    """SM fail long delays about 0.06 more often than FP, measured tightly: real, but under C4's margin (0.10)."""
+    r = by_claim(population(60, 60, forget_sm=0.12, forget_fp=0.05))["C4"].main
+    assert r.ci_low > 0 and r.ci90_high < r.margin == 0.1
+    assert r.verdict == "ruled out" and "inside the margin" in r.reason and r.tost_p < 0.05
+    assert r.margin_sensitivity == {"half margin": "held", "double margin": "ruled out"}
+
+
+def test_held_says_whether_the_effect_clears_the_margin():
+    clear = by_claim(population(40, 40, forget_sm=0.8, forget_fp=0.05))["C4"].main
+    assert clear.verdict == "held" and clear.clears_margin and "beyond the margin" in clear.reason
+    near = by_claim(population(40, 40, forget_sm=0.16, forget_fp=0.05))["C4"].main
+    assert near.verdict == "held" and near.ci_low < 0.1 < near.ci_high and near.clears_margin is False
+    assert "does not lie wholly beyond" in near.reason
+
+
+def test_the_default_comparison_is_within_fb_and_g():
+    """Failure depends on g only; FP networks sit at low g, SM at high g, all at one fb: within fb the groups
+    differ, within cells of fb and g they do not; the within-fb reading is a variant that says so."""
+    noise = lambda group, fb: 0.1                           # noqa: E731
+    t = population(40, 40, g_sm=(1.5,) * 9 + (0.8,), g_fp=(0.8,) * 9 + (1.5,), noise=noise)
+    t["memory.forgetting.replace.long_delay_failure"] = np.where(t["g"] > 1, 0.7, 0.1)
+    r = by_claim(t)["C4"]
+    assert r.main.strata.keys() == {"10.0 / 0.8", "10.0 / 1.5"} and abs(r.main.effect) < 1e-9
+    assert r.verdict == "ruled out" and r.to_dict()["adjustment"].startswith("within cells of fb and g")
+    fb_only = [v for v in r.variants if v["strata"] == "fb"][0]
+    assert fb_only["verdict"] == "held" and fb_only["effect"] > 0.4 and r.depends_on_reading
+    assert r.to_dict()["left_out"] == {}
+
+
+def test_c5_is_graded_on_a_measure_the_taxonomy_does_not_fix():
+    r = by_claim(population(30, 20))["C5"]
+    assert r.measure.startswith("fixed points on the memory") and r.verdict == "held" and r.main.effect < -3
+    assert "definition" in r.note and r.to_dict()["note"] == r.note
 
 
 def test_c3_default_reading_is_delay_saturation_and_the_phasic_index_a_variant():
@@ -125,7 +163,7 @@ def test_report_command_prints_verdicts_as_json(tmp_path, capsys):
     for c in doc["claims"]:
         assert {"verdict", "effect", "ci_low", "ci_high", "n", "variants", "depends_on_reading"} <= set(c)
         assert c["verdict"] == "inconclusive"          # one untrained network decides nothing
-    assert doc["rule"].startswith("held / not held")
+    assert doc["rule"].startswith("held: ") and "ruled out: the 90 % interval" in doc["rule"]
 
 
 def test_forest_plots_draw_every_claim_and_variant():
@@ -138,10 +176,11 @@ def test_forest_plots_draw_every_claim_and_variant():
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert [lab.split(":")[0] for lab in labels] == ["C2", "C3", "C4", "C5", "C6"]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert set(legend) <= {r.verdict for r in results}          # no legend entry for a verdict not drawn
+    assert set(legend) - {"inside the margin"} <= {r.verdict for r in results}   # no entry for a verdict not drawn
+    assert "inside the margin" in legend                                         # the margin is drawn
     c4 = {r.claim: r for r in results}["C4"]
     fig = plots_report.variants_forest(c4)
-    assert len(fig.axes[0].get_yticklabels()) == 6               # default + 5 protocol x measure readings
+    assert len(fig.axes[0].get_yticklabels()) == 8    # default + 5 protocol x measure readings + 2 stratifications
 
 
 def test_extra_seeds_count_in_comparisons_not_in_shares():
@@ -174,3 +213,18 @@ def test_strata_check_removes_a_confound_through_g():
     within_fb_g = chk.loc[("C4", "fb and g"), "effect"]
     assert within_fb > 0.2 and abs(within_fb_g) < 0.03
     assert chk.loc[("C4", "fb and g"), "verdict"] != "held"
+
+
+def test_the_methods_page_states_every_margin_the_code_uses():
+    """The margins are stated before the results (book: Methods); the page and the code must agree."""
+    import re
+    from pathlib import Path
+
+    from slowmem.report import MARGINS
+
+    text = (Path(__file__).resolve().parents[2] / "book" / "methods.md").read_text()
+    rows = dict(re.findall(r"^\s*\| (C\d) \| ([0-9.]+) \|", text, flags=re.M))
+    assert set(rows) == set(MARGINS)
+    for claim, (margin, unit, _) in MARGINS.items():
+        assert float(rows[claim]) == margin, claim
+        assert unit in text

@@ -78,13 +78,13 @@ def test_compare_effects_measures_each_setting_on_the_shared_cells_only():
     from slowmem.report import SM
 
     big = _effects_table(12, 12, 0.8, 0.1)                 # SM forget, FP do not: held with 12 per side
-    other = _effects_table(12, 12, 0.1, 0.1, seed=1)       # no difference: inconclusive
+    other = _effects_table(12, 12, 0.1, 0.1, seed=1)       # no difference, tightly measured: ruled out
     extra = _effects_table(20, 0, 0.1, 0.1).assign(seed=lambda d: d.seed + 100)   # only in one table
     eff = compare_effects(pd.concat([big, extra]), other, labels=("N = 1000", "N = 300"), claims=("C4",))
     row = eff.loc[("C4", "N = 1000")]
     assert (row.n_sm, row.n_fp) == (12, 12)                # the 20 unmatched SM networks are left out
     assert row.verdict == "held" and 0.6 < row.effect < 0.8 and row.ci_low > 0 and row.direction == 1
-    assert eff.loc[("C4", "N = 300"), "verdict"] == "inconclusive"
+    assert eff.loc[("C4", "N = 300"), "verdict"] == "ruled out"
     small = compare_effects(big.iloc[8:20], big.iloc[8:20].assign(mechanism=SM), labels=("a", "b"), claims=("C4",))
     assert small.loc[("C4", "a"), "verdict"] == "inconclusive" and small.loc[("C4", "a"), "n_fp"] == 8
     assert pd.isna(small.loc[("C4", "b"), "effect"]) and small.loc[("C4", "b"), "n_fp"] == 0
