@@ -191,6 +191,8 @@ def _left_out(e: Effect) -> dict[str, str]:
         k = total - e.n.get(g, 0)
         if k:
             out[g] = f"{k} of {total}: in strata without {MIN_PER_CELL} networks of each group"
+    if e.notes:
+        out["no value"] = "; ".join(e.notes)
     return out
 
 

@@ -49,6 +49,7 @@ class Population:
             manifest}, "runs": [every member's runs], "slowmem_version": ...}``.
         members: for such a population, member name -> results folder (the table's
             ``results_folder`` column names each row's member); None for one folder.
+        notes: what a reader must know before trusting the table (see :func:`slowmem.store.read_population`).
     """
 
     table: pd.DataFrame
@@ -56,6 +57,7 @@ class Population:
     source: str
     manifest: dict
     members: dict[str, Path] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def successful(self) -> pd.DataFrame:
@@ -75,6 +77,7 @@ class Population:
         text = (f"This chapter uses {what} in `{self.path}`: {len(t)} networks ({settings}), "
                 f"{n_ok} of which perform the task; made by `{cmd}` "
                 f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
+        text += "".join(f" Note: {n}." for n in self.notes)
         return textwrap.fill(text, width=width, break_on_hyphens=False, break_long_words=False)
 
     def exemplars(self, by: str = MECHANISM, rank: str = "replay_accuracy") -> pd.DataFrame:
@@ -132,4 +135,4 @@ def load_population(path: str | Path, *, source: str = "stored") -> Population:
     if path is None:
         raise ConfigError("population must be a results folder; got None")
     stored = read_population(path)
-    return Population(stored.table, stored.path, source, stored.manifest, stored.members)
+    return Population(stored.table, stored.path, source, stored.manifest, stored.members, stored.notes)

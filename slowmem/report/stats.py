@@ -154,7 +154,11 @@ def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: st
             raise ConfigError(f"stratified_effect: no column {c!r} in the table")
     t = table[table[group].isin([a, b])].copy()
     t[value] = pd.to_numeric(t[value], errors="coerce")
-    t = t[np.isfinite(t[value].to_numpy(dtype=float))]
+    finite = np.isfinite(t[value].to_numpy(dtype=float))
+    missing = {g: int(((t[group] == g).to_numpy() & ~finite).sum()) for g in (a, b)}
+    notes = [f"{k} {g} network(s) have no finite value of the measure and are left out"
+             for g, k in missing.items() if k]
+    t = t[finite]
     t["_stratum"] = t[strata].astype(str) if strata else "all"
     n_total = {g: int((t[group] == g).sum()) for g in (a, b)}
     cells, per_stratum, usable = [], {}, []
@@ -169,7 +173,7 @@ def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: st
     if not usable:
         verdict, reason = verdict_of(None, None, None, n, direction)
         return Effect(name, None, None, None, None, n, n_total, per_stratum, direction, verdict, reason, level,
-                      margin=margin)
+                      notes=notes, margin=margin)
     weights = np.array([len(x) * len(y) / (len(x) + len(y)) for x, y in zip(cells[::2], cells[1::2])])
 
     def pooled(*samples, axis=-1):
@@ -186,8 +190,9 @@ def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: st
         lo90, hi90 = (float(v) for v in np.percentile(boot.bootstrap_distribution, [5.0, 95.0]))
     p, tost = _ols_tests(t[t["_stratum"].isin(usable)], value, group, a, margin)
     verdict, reason, clears, sens = _decide(est, lo, hi, lo90, hi90, n, direction, margin)
-    return Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level, margin=margin,
-                  ci90_low=lo90, ci90_high=hi90, tost_p=tost, clears_margin=clears, margin_sensitivity=sens)
+    return Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level, notes=notes,
+                  margin=margin, ci90_low=lo90, ci90_high=hi90, tost_p=tost, clears_margin=clears,
+                  margin_sensitivity=sens)
 
 
 def _ols_tests(t: pd.DataFrame, value: str, group: str, a: str, margin: float | None

@@ -9,22 +9,24 @@ from whichever member holds them.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from ..config import ConfigError
+from ..config import MECHANISMS, ConfigError, drop_run_settings
 from ..errors import StoredFileError
 from ..network import RateNetworks
 from .documents import read_document
 from .folder import read_manifest
 from .read import load_networks, load_results
+from .schema import MECHANISM
 
 __all__ = ["POPULATION_INDEX", "SHARES_COLUMN", "MEMBER_COLUMN", "StoredPopulation", "read_population_index",
-           "read_population", "load_population_networks"]
+           "read_population", "load_population_networks", "check_labels", "settings_notes"]
 
 #: The file that makes a folder of results folders one population.
 POPULATION_INDEX = "population.json"
@@ -40,12 +42,14 @@ MEMBER_COLUMN = "results_folder"
 class StoredPopulation:
     """What :func:`read_population` read: the per-network ``table``, the ``manifest`` (a results folder's, or
     for an index ``{"kind": "slowmem-population", "members": {name: manifest}, "runs": [...],
-    "slowmem_version": ...}``) and ``members`` (member name -> folder; None for one results folder)."""
+    "slowmem_version": ...}``), ``members`` (member name -> folder; None for one results folder) and ``notes``
+    (what a reader must know before trusting the table, e.g. summaries made with different settings)."""
 
     path: Path
     table: pd.DataFrame
     manifest: dict
     members: dict[str, Path] | None = None
+    notes: tuple[str, ...] = ()
 
 
 def read_population_index(path: str | Path) -> dict:
@@ -58,8 +62,9 @@ def read_population_index(path: str | Path) -> dict:
                           "list of members)")
     names = []
     for m in doc["members"]:
-        if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("folder"), str):
-            raise StoredFileError(f"{p}: every member needs a name and a folder; got {m!r}")
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("folder"), str) \
+                or not m["name"].strip() or not m["folder"].strip():
+            raise StoredFileError(f"{p}: every member needs a non-empty name and folder; got {m!r}")
         if not isinstance(m.get("shares", True), bool):
             raise StoredFileError(f"{p}: member {m['name']!r}: shares must be true or false; got {m['shares']!r}")
         folder = (Path(path) / m["folder"]).resolve()
@@ -78,9 +83,35 @@ def read_population(path: str | Path) -> StoredPopulation:
         raise ConfigError(f"population {str(path)!r} does not exist or is not a folder; give a results folder "
                           "(slowmem sweep run --out) or a folder with a population.json")
     if (p / POPULATION_INDEX).is_file() and not (p / "manifest.json").exists():
-        return _read_members(p)
-    manifest = read_manifest(p)  # ConfigError naming the file when it is not a results folder
-    return StoredPopulation(p, load_results(p), manifest)
+        stored = _read_members(p)
+    else:
+        stored = StoredPopulation(p, load_results(p), read_manifest(p))   # StoredFileError naming a foreign folder
+    check_labels(stored.table, p)
+    return replace(stored, notes=settings_notes(stored.table))
+
+
+def check_labels(table: pd.DataFrame, where: Path | str) -> None:
+    """StoredFileError when a mechanism column holds a label outside :data:`slowmem.config.MECHANISMS`."""
+    for col in (MECHANISM, "dynamics.mechanism_original"):
+        if col in table.columns:
+            bad = sorted({str(v) for v in table[col].dropna()} - set(MECHANISMS))
+            if bad:
+                raise StoredFileError(f"{where}: column {col!r} holds mechanism label(s) {bad}; slowmem knows "
+                                      f"{', '.join(MECHANISMS)} (a table edited by hand, or written by another "
+                                      "version: rerun the sweep command that made it)")
+
+
+def settings_notes(table: pd.DataFrame) -> tuple[str, ...]:
+    """One note per analysis whose stored summaries were made with more than one setting (run settings aside)."""
+    if "analysis_settings" not in table.columns:
+        return ()
+    seen: dict[str, set[str]] = {}
+    for text in table["analysis_settings"].dropna():
+        for name, section in json.loads(text or "{}").items():
+            seen.setdefault(name, set()).add(json.dumps(drop_run_settings(section), sort_keys=True))
+    return tuple(f"the {name!r} summaries of this population were made with {len(v)} different settings: a "
+                 "comparison across them mixes results; rerun the sweep command with one grid to make them agree"
+                 for name, v in sorted(seen.items()) if len(v) > 1)
 
 
 def _read_members(path: Path) -> StoredPopulation:

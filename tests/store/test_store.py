@@ -303,3 +303,41 @@ def test_analyze_bad_device_is_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["analyze", str(out), "--device", "gpu"])
     assert "device must be" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- what a report must not read silently
+def test_report_refuses_unknown_labels_and_notes_mixed_settings(tmp_path, capsys):
+    """An unknown mechanism label is a message naming it (no traceback); summaries made with different
+    analysis settings are a visible note; a measure missing for some networks says how many."""
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    edit_table(out, lambda t: t.assign(analysis_settings=['{"memory": {"n_repeats": 4}}',
+                                                          '{"memory": {"n_repeats": 8, "chunk_trials": 3}}']),
+               rehash=True)
+    assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "note: the 'memory' summaries of this population were made with 2 different settings" in text
+    edit_table(out, lambda t: t.assign(analysis_settings='{"memory": {"n_repeats": 4, "chunk_trials": 3}}'),
+               rehash=True)
+    assert main(["report", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"] == []        # run settings do not make settings differ
+    edit_table(out, lambda t: t.assign(analysis_dynamics='{"mechanism": "banana"}'), rehash=True)
+    with pytest.raises(SystemExit):
+        main(["report", str(out)])
+    err = capsys.readouterr().err
+    assert "mechanism label(s) ['banana']" in err and "Traceback" not in err
+
+
+def test_missing_values_and_empty_member_names_are_named(tmp_path):
+    from slowmem.report import FP, SM, stratified_effect
+    from slowmem.store.population import read_population_index
+
+    t = pd.DataFrame({"m": [SM] * 12 + [FP] * 12, "v": [0.1] * 10 + [np.nan] * 2 + [0.2] * 12, "fb": 1.0})
+    e = stratified_effect(t, "v", "m", SM, FP, strata="fb", margin=0.1)
+    assert e.n == {SM: 10, FP: 12} and e.notes == [f"2 {SM} network(s) have no finite value of the measure and "
+                                                   "are left out"]
+    (tmp_path / "population.json").write_text(json.dumps(
+        {"kind": "slowmem-population", "members": [{"name": " ", "folder": "a"}]}))
+    with pytest.raises(StoredFileError, match="non-empty name and folder"):
+        read_population_index(tmp_path)
