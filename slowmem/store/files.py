@@ -7,6 +7,7 @@ process leaves either the old file or the new one, never a torn one.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -15,6 +16,8 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from ..errors import SlowmemError
 
 __all__ = ["atomic_write", "utc_now", "sha256_bytes", "sha256_file", "jsonable", "dumps",
            "safetensors_metadata", "file_mode"]
@@ -72,7 +75,12 @@ def atomic_write(path: str | Path, data: bytes | str | Callable[[Any], None]) ->
     if isinstance(data, str):
         data = data.encode()
     write = data if callable(data) else (lambda f: f.write(data))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        if e.errno in _DISK_ERRNOS:
+            raise _write_error(path, e) from None
+        raise
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -80,9 +88,21 @@ def atomic_write(path: str | Path, data: bytes | str | Callable[[Any], None]) ->
             os.fsync(f.fileno())
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+            raise _write_error(path, e) from None
         raise
+
+
+#: The errors of a full or over-quota disk: a message, not a traceback (the file is left as it was).
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _write_error(path: Path, e: OSError) -> SlowmemError:
+    return SlowmemError(f"cannot write {path}: {e.strerror or e} (errno {e.errno}); nothing of it was written and "
+                        "what was there is unchanged: free space (or choose another folder) and run the same "
+                        "command again, it continues where it stopped")
 
 
 def safetensors_metadata(data: bytes) -> dict:

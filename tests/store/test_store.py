@@ -341,3 +341,27 @@ def test_missing_values_and_empty_member_names_are_named(tmp_path):
         {"kind": "slowmem-population", "members": [{"name": " ", "folder": "a"}]}))
     with pytest.raises(StoredFileError, match="non-empty name and folder"):
         read_population_index(tmp_path)
+
+
+def test_a_full_disk_is_a_message_and_the_folder_resumes(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import slowmem.store.files as files
+
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--seeds", "0-1", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_fsync = files.os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(SystemExit):
+        main(["train", *FAST, "--seeds", "0-2", "--out", str(tmp_path / "more")])
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "run the same command again" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    monkeypatch.setattr(files.os, "fsync", real_fsync)
+    assert main(["train", *FAST, "--seeds", "0-2", "--out", str(tmp_path / "more")]) == 0
+    assert sweep_status(tmp_path / "more")["complete"]
