@@ -23,7 +23,17 @@ from . import __version__
 from .analysis import ANALYSES, analysis_settings, get_analysis
 from .book.chapters import chapter_names, find_chapter, format_parameters, read_parameters, run_chapter
 from .book.coursework import add_grade_parser
-from .config import DTYPES, PRESETS, Config, ConfigError, drop_run_settings, network_id, parse_seeds
+from .config import (
+    DTYPES,
+    FIELD_SECTION,
+    PARAMS,
+    PRESETS,
+    Config,
+    ConfigError,
+    drop_run_settings,
+    network_id,
+    parse_seeds,
+)
 from .errors import SlowmemError
 from .evaluation import evaluate, network_record
 from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
@@ -35,7 +45,7 @@ from .sweep.plan import ANALYZE_CHOICES
 from .task import SPMTask
 from .training import check_training_memory, resolve_engine, train_from_config
 
-__all__ = ["main", "build_parser", "train_command", "analyze_folder"]
+__all__ = ["main", "build_parser", "train_command", "analyze_folder", "config_flag_help"]
 
 #: Run-setting flags (slowmem.runtime.Runtime): flag -> (attribute, help). None of them changes a result.
 _RUNTIME_FLAGS = {
@@ -64,23 +74,31 @@ def _runtime_from_args(a: argparse.Namespace) -> Runtime:
     return Runtime(progress=not getattr(a, "no_progress", False)).replace(**given)
 
 
+#: The config fields ``slowmem train`` sets by flag, by argument group. Their help and range are the fields'
+#: declarations (slowmem.config.PARAMS), never typed here.
+_TRAIN_FIELDS = {"network (defaults from the preset)": ("N", "g", "pg", "fb", "in_scale", "init"),
+                 "training": ("rule", "trials", "test_trials", "dtype")}
+
+
+def config_flag_help(name: str) -> str:
+    """The help of config field ``name``'s flag: its declared help, what is allowed, its default."""
+    p = PARAMS[name]
+    if any(name in preset for preset in PRESETS.values()):
+        default = "the preset's"
+    else:
+        default = getattr(getattr(Config(), FIELD_SECTION[name]), name)
+    return f"{p.help}; {p.describe()} (default {default})"
+
+
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="book", help=f"scale preset: {', '.join(PRESETS)} (default book)")
-    g = p.add_argument_group("network (defaults from the preset)")
-    g.add_argument("--N", help="number of units (integer >= 2)")
-    g.add_argument("--g", help="gain of J (0..10)")
-    g.add_argument("--pg", help="connection probability of J, in (0, 1]")
-    g.add_argument("--fb", help="feedback scale: wf ~ N(0,1)/fb, > 0")
-    g.add_argument("--in-scale", dest="in_scale", help="input scale: wi ~ N(0,1)/in_scale, > 0")
-    g.add_argument("--init", help="gaussian or uniform")
-    t = p.add_argument_group("training")
-    t.add_argument("--rule", help="modified (default) or original FORCE")
-    t.add_argument("--trials", help="training trials")
-    t.add_argument("--test-trials", dest="test_trials", help="test trials after training (>= 4)")
-    s = t.add_mutually_exclusive_group()
+    groups = {title: p.add_argument_group(title) for title in _TRAIN_FIELDS}
+    for title, names in _TRAIN_FIELDS.items():
+        for name in names:
+            groups[title].add_argument("--" + name.replace("_", "-"), dest=name, help=config_flag_help(name))
+    s = groups["training"].add_mutually_exclusive_group()
     s.add_argument("--seed", help="one seed (default 0)")
     s.add_argument("--seeds", help="several seeds trained as one batch: '0-7' or '0,3,5'")
-    t.add_argument("--dtype", help="float64 (default) or float32")
     _add_runtime_flags(p, ("--device", "--engine", "--threads"))
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, help="write a results folder here (new, empty, or holding this same run; "
@@ -90,8 +108,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _config_from_args(a: argparse.Namespace) -> tuple[Config, list[int], Runtime]:
-    flat = {k: getattr(a, k) for k in ("N", "g", "pg", "fb", "in_scale", "init", "rule", "trials",
-                                        "test_trials", "dtype")}
+    flat = {k: getattr(a, k) for names in _TRAIN_FIELDS.values() for k in names}
     seeds = parse_seeds(a.seeds) if a.seeds is not None else parse_seeds(a.seed if a.seed is not None else "0")
     cfg = Config.from_preset(a.preset, **flat, seed=seeds[0])
     runtime = _runtime_from_args(a)
@@ -258,7 +275,7 @@ def _add_sweep_parser(sub) -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_GRID_HELP)
     r.add_argument("--grid", required=True, help="paper, book, ci, or a grid file (.yaml/.yml/.json)")
     r.add_argument("--out", required=True, type=Path, help="results folder (new, or one holding this same grid)")
-    r.add_argument("--rule", help="modified (default) or original FORCE, for every network")
+    r.add_argument("--rule", help=config_flag_help("rule") + ", for every network")
     r.add_argument("--seeds", help="replace the grid's seeds: '0-3' or '0,2,5'")
     r.add_argument("--set", action="append", metavar="KEY=V1[,V2...]",
                    help="replace a grid setting: one value is fixed, several are an axis (repeatable)")
@@ -381,6 +398,7 @@ def report_document(path: Path) -> dict:
 
     pop = load_population(path)
     return {"population": str(path), "networks": len(pop.table), "analysed": int(pop.successful.shape[0]),
+            "notes": list(pop.notes),
             "mechanisms": mechanism_table(pop.table).reset_index(names="mechanism").to_dict("records"),
             "rule": VERDICT_RULE, "claims": [r.to_dict() for r in evaluate_claims(pop.table)]}
 
@@ -394,11 +412,14 @@ def _cmd_report(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
     print(f"{doc['population']}: {doc['networks']} networks, {doc['analysed']} analysed\n{doc['rule']}")
+    for note in doc["notes"]:
+        print(f"note: {note}")
     for c in doc["claims"]:
         ci = "" if c["ci_low"] is None else f" [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
         eff = "n/a" if c["effect"] is None else f"{c['effect']:+.3f}{ci}"
         n = ", ".join(f"{k} {v}" for k, v in c["n"].items())
-        print(f"{c['claim']} {c['verdict']:>12}: {c['measure']} = {eff} (n: {n}); {c['reason']}"
+        left = "".join(f"; left out, {g}: {why}" for g, why in (c.get("left_out") or {}).items())
+        print(f"{c['claim']} {c['verdict']:>12}: {c['measure']} = {eff} (n: {n}); {c['reason']}{left}"
               + ("; the verdict depends on the reading" if c["depends_on_reading"] else ""))
     return 0
 

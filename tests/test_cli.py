@@ -81,3 +81,39 @@ def test_analyze_prints_registered_analyses(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["analyze", str(out), "--only", "telepathy"])
     assert "unknown analysis 'telepathy'" in capsys.readouterr().err
+
+
+def test_train_help_lists_each_flags_declared_help_and_range(capsys):
+    """The network/training flags are made from the config declarations (slowmem.config.PARAMS)."""
+    from slowmem.config import PARAMS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())        # undo argparse's line wrapping
+    for name in ("N", "g", "pg", "fb", "in_scale", "init", "rule", "trials", "test_trials", "dtype"):
+        flag = "--" + name.replace("_", "-")
+        assert f"{flag} {name.upper()} {' '.join(PARAMS[name].help.split())}; {PARAMS[name].describe()}" in text
+    assert "integer in [2, 20000]" in text and "number in (0, 1]" in text and "one of modified, original" in text
+
+
+def test_no_range_of_a_declared_field_is_typed_in_cli_py():
+    import ast
+    import re
+    from pathlib import Path
+
+    import slowmem.cli
+    from slowmem.config import PARAMS
+
+    source = Path(slowmem.cli.__file__).read_text()
+    for name, p in PARAMS.items():
+        if p.interval():
+            assert p.interval() not in source, (name, p.interval())
+        if p.choices:
+            assert " or ".join(p.choices[:2]) not in source and ", ".join(p.choices) not in source, name
+    # no flag's help text holds an interval, a comparison or an 'a..b' range
+    helps = [c.value for call in ast.walk(ast.parse(source)) if isinstance(call, ast.Call)
+             and getattr(call.func, "attr", "") == "add_argument"
+             for kw in call.keywords if kw.arg == "help"
+             for c in ast.walk(kw.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+    assert len(helps) > 20
+    assert not [h for h in helps if re.search(r"[\[(]-?[\d.]+, *(?:-?[\d.]+|inf)[\])]|[<>]=? ?\d|\d\.\.\d", h)]

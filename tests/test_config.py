@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from slowmem.config import DEFAULT_TIMING, PRESETS, Config, ConfigError, TaskConfig, duration_to_steps, parse_seeds
@@ -76,3 +78,71 @@ def test_parse_seeds(spec, seeds):
 def test_parse_seeds_rejects(spec):
     with pytest.raises(ConfigError, match="seeds"):
         parse_seeds(spec)
+
+
+# --------------------------------------------------------------------------- #
+# each parameter declared once (slowmem.config.params)
+# --------------------------------------------------------------------------- #
+def test_every_scalar_field_of_the_five_sections_is_declared():
+    import dataclasses
+
+    from slowmem.config import DynamicsConfig, MemoryConfig, NetworkConfig, TrainingConfig, declared_params
+    for cls in (TaskConfig, NetworkConfig, TrainingConfig, MemoryConfig, DynamicsConfig):
+        params = declared_params(cls)
+        assert [f.name for f in dataclasses.fields(cls)] == list(params), cls
+        assert all(p.help for p in params.values()), cls
+        assert "Attributes:" in cls.__doc__ and all(f"{n}: " in cls.__doc__ for n in params)
+
+
+@pytest.mark.parametrize("cls_name, name", [
+    ("NetworkConfig", "N"), ("NetworkConfig", "g"), ("NetworkConfig", "pg"), ("NetworkConfig", "fb"),
+    ("TrainingConfig", "test_trials"), ("TaskConfig", "dt"), ("MemoryConfig", "horizon_threshold"),
+    ("MemoryConfig", "half_failure"), ("DynamicsConfig", "saturation"), ("DynamicsConfig", "manifold_slow_ratio"),
+])
+def test_declared_bounds_are_enforced_at_their_edges(cls_name, name):
+    import slowmem.config as config
+
+    cls = getattr(config, cls_name)
+    p = config.declared_params(cls)[name]
+    eps = 1e-9
+    for bound, is_open, outside in ((p.lo, p.lo_open, -1), (p.hi, p.hi_open, +1)):
+        if bound is None:
+            continue
+        if is_open:
+            with pytest.raises(ConfigError, match=f"{name} must be .* in " + re.escape(p.interval()[0])):
+                cls(**{name: bound})
+        else:
+            assert getattr(cls(**{name: bound}), name) == bound
+        step = 1 if p.kind == "int" else eps
+        with pytest.raises(ConfigError, match=f"^{name} must be "):
+            cls(**{name: bound + outside * step})
+
+
+def test_a_declaration_drives_validation():
+    """A field declared with param() is checked by check_declared: no hand-written check is needed."""
+    from dataclasses import dataclass
+
+    from slowmem.config import Param, check_declared, param
+
+    @dataclass(frozen=True)
+    class Demo:
+        n: int = param(3, kind="int", lo=2, hi=5, help="a count")
+        x: float | None = param(None, kind="float", lo=0, lo_open=True, optional=True, help="a scale")
+        mode: str = param("a", kind="choice", choices=("a", "b"), help="a mode")
+
+        def __post_init__(self):
+            check_declared(self)
+
+    assert Demo(n="5", x=0.5).n == 5 and Demo().x is None
+    with pytest.raises(ConfigError, match=re.escape("n must be an integer in [2, 5]; got 6")):
+        Demo(n=6)
+    with pytest.raises(ConfigError, match=re.escape("x must be a number in (0, inf); got 0")):
+        Demo(x=0)
+    with pytest.raises(ConfigError, match="mode must be one of 'a', 'b'"):
+        Demo(mode="c")
+    assert Param("int", lo=2, hi=20000).describe() == "integer in [2, 20000]"
+    assert Param("float", lo=0, hi=1, lo_open=True).describe() == "number in (0, 1]"
+    assert Param("choice", choices=("modified", "original")).describe() == "one of modified, original"
+    assert Param("float", lo=0, lo_open=True, optional=True).describe() == "number in (0, inf) or None"
+    with pytest.raises(ConfigError, match="Param kind must be one of"):
+        Param("complex")

@@ -36,6 +36,9 @@ line per parameter of the form::
                                           folder of them indexed by ``population.json``, or the
                                           word ``live`` (train a small population now)
   ``file``                                an existing file
+  ``config``                              the config field of the same name: its declared
+                                          type, range and help (:data:`slowmem.config.PARAMS`);
+                                          the line's help text is added to the declared help
   ======================================  ===============================================
 
   Any ``TYPE`` may end in ``or None`` (then ``None`` is allowed too), and a
@@ -48,7 +51,7 @@ Examples::
     delay1 = 5.0  # float in [0.1, 1000], multiple of 0.1: duration of delay 1 (tau)
     population = "data/population"  # population: a sweep results folder, or "live"
     preset = "ci"  # choice of ci, book, paper: scale preset
-    N = None  # int in [2, 20000] or None: number of units (None keeps the preset's)
+    N = None  # config or None: (None keeps the preset's)
     seeds = "0-3"  # seeds: networks trained together as one batch
 
 Values given on the command line
@@ -72,7 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from slowmem.book import locate_book
-from slowmem.config import ConfigError, check_choice, check_number, parse_seeds
+from slowmem.config import PARAMS, ConfigError, check_choice, check_number, interval_text, parse_seeds
 
 __all__ = ["ParameterSpec", "ChapterParameters", "parse_parameter_line", "read_parameters", "parse_cli_value",
            "check_values", "find_chapter", "chapter_names", "format_parameters", "run_chapter",
@@ -124,10 +127,7 @@ class ParameterSpec:
         if self.kind in ("int", "float"):
             text = self.kind
             if self.lo is not None or self.hi is not None:
-                lo = "-inf" if self.lo is None else _fmt(self.lo)
-                hi = "inf" if self.hi is None else _fmt(self.hi)
-                text += f" in {'(' if self.lo_open or self.lo is None else '['}{lo}, {hi}" \
-                        f"{')' if self.hi_open or self.hi is None else ']'}"
+                text += f" in {interval_text(self.lo, self.hi, self.lo_open, self.hi_open)}"
             if self.multiple_of is not None:
                 text += f", multiple of {_fmt(self.multiple_of)}"
         elif self.kind == "choice":
@@ -269,9 +269,11 @@ def _parse_type(text: str, line: int) -> dict[str, Any]:
         return {**out, "kind": "choice", "choices": words}
     m = re.match(r"^(\w+)(.*)$", t)
     kind, rest = (m[1], m[2]) if m else (t, "")
+    if kind == "config" and not rest.strip():
+        return {**out, "kind": "config"}
     if kind not in KINDS or kind == "choice":
         raise ConfigError(f"line {line}: unknown type {kind!r}; allowed: int, float, str, bool, "
-                          "'choice of A, B', seeds, population, file (each optionally '... or None')")
+                          "'choice of A, B', seeds, population, file, config (each optionally '... or None')")
     out["kind"] = kind
     rest = rest.strip()
     if kind == "float" and ", multiple of " in f", {rest}":
@@ -341,11 +343,14 @@ def _parse_line(s: str, line: int) -> ParameterSpec:
     if not colon:
         raise ConfigError(f"line {line}: the comment {comment!r} must start with 'TYPE:' (e.g. 'float in [0, 1]: ...')")
     kw = _parse_type(type_text, line)
+    help_text = help_text.strip()
+    if kw["kind"] == "config":
+        kw, help_text = _declared_type(m["name"], kw, help_text, line)
     try:
         default = ast.literal_eval(m["value"])
     except (ValueError, SyntaxError):
         raise ConfigError(f"line {line}: default {m['value']!r} of {m['name']} is not a Python literal") from None
-    spec = ParameterSpec(name=m["name"], default=default, help=help_text.strip(), line=line, **kw)
+    spec = ParameterSpec(name=m["name"], default=default, help=help_text, line=line, **kw)
     try:
         if not (spec.kind in ("population", "file") and isinstance(default, str)):   # existence is checked at run time
             spec.check(default)
@@ -354,6 +359,18 @@ def _parse_line(s: str, line: int) -> ParameterSpec:
     except ConfigError as e:
         raise ConfigError(f"line {line}: the default does not satisfy its own type: {e}") from None
     return spec
+
+
+def _declared_type(name: str, kw: dict[str, Any], help_text: str, line: int) -> tuple[dict[str, Any], str]:
+    """A ``config`` TYPE: the keyword arguments and help of config field ``name``'s declaration."""
+    p = PARAMS.get(name)
+    if p is None or p.kind not in ("int", "float", "choice", "bool"):
+        known = ", ".join(k for k, v in PARAMS.items() if v.kind in ("int", "float", "choice", "bool"))
+        raise ConfigError(f"line {line}: type 'config' takes the declaration of the config field named {name!r}, "
+                          f"and there is no such number, choice or bool field; allowed names: {known}")
+    kw = {**kw, "kind": p.kind, "choices": p.choices, "lo": p.lo, "hi": p.hi,
+          "lo_open": p.lo_open and p.lo is not None, "hi_open": p.hi_open and p.hi is not None}
+    return kw, f"{p.help} {help_text}".strip()
 
 
 def read_parameters(notebook: str | Path | Any) -> ChapterParameters:

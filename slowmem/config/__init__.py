@@ -29,8 +29,9 @@ Every entry point (papermill ``parameters`` cells, CLI flags, sweep grid files)
 goes through :meth:`Config.from_preset` / :func:`validate_overrides`, so a bad
 value fails early with a message naming the parameter and what is allowed.
 
-Layout: :mod:`.checks` (validators), :mod:`.sections` (task, network,
-training), :mod:`.analysis` (the analysis sections); this module joins them.
+Layout: :mod:`.checks` (validators), :mod:`.params` (each field's declaration: kind, range,
+help -- the one source of validation, CLI flags and chapter parameter types), :mod:`.sections`
+(task, network, training), :mod:`.analysis` (the analysis sections); this module joins them.
 """
 from __future__ import annotations
 
@@ -53,9 +54,11 @@ from .checks import (
     check_levels,
     check_number,
     duration_to_steps,
+    interval_text,
     run_setting_error,
     section_with_overrides,
 )
+from .params import Param, check_declared, declared_params, param
 from .sections import (
     ACCURACY_TOLERANCE,
     DEFAULT_TIMING,
@@ -82,10 +85,11 @@ __all__ = [
     "network_identity", "network_id", "analysis_identity", "settings_hash", "RUN_SETTINGS", "run_setting_error",
     "drop_run_settings",
     "ACCURACY_TOLERANCE", "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "MAX_SEED",
+    "Param", "param", "declared_params", "check_declared", "PARAMS", "interval_text",
 ]
 
 #: Largest seed accepted anywhere (seeds feed NumPy's SeedSequence and torch generators).
-MAX_SEED = 2 ** 63 - 1
+MAX_SEED: int = int(declared_params(TrainingConfig)["seed"].hi)   # 2**63 - 1, as TrainingConfig.seed declares
 
 #: Named scales. ``paper`` is the paper's; ``book`` is what the book's
 #: population uses; ``ci`` is small enough for a 2-core CI run.
@@ -105,6 +109,11 @@ ANALYSIS_SECTIONS: Mapping[str, type] = MappingProxyType({"dynamics": DynamicsCo
 #: flat override name -> section name
 FIELD_SECTION: Mapping[str, str] = MappingProxyType({
     f.name: sec for sec, cls in _SECTIONS.items() for f in dataclasses.fields(cls)
+})
+#: flat override name -> its declaration (:class:`Param`: kind, range, help), for the task, network and training
+#: fields: what the ``slowmem train`` flags and a chapter's ``config`` parameters are made from.
+PARAMS: Mapping[str, Param] = MappingProxyType({
+    name: p for cls in _SECTIONS.values() for name, p in declared_params(cls).items()
 })
 
 

@@ -12,7 +12,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from .checks import ConfigError, RefusesRunSettings, _number, check_bool, check_levels
+from .checks import ConfigError, RefusesRunSettings
+from .params import check_declared, declared_params, documented, param
 from .sections import ACCURACY_TOLERANCE
 
 __all__ = ["DISTRACTION_SIGMAS", "INTERRUPTION_FRACTIONS", "MemoryConfig", "MECHANISMS", "DynamicsConfig"]
@@ -25,6 +26,7 @@ DISTRACTION_SIGMAS: tuple[float, ...] = (0.1, 0.2, 0.25, 0.33, 0.5, *(float(s) f
 INTERRUPTION_FRACTIONS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(1, 10))
 
 
+@documented
 @dataclass(frozen=True)
 class MemoryConfig(RefusesRunSettings):
     """Memory under stress: forgetting curves, distraction, interruption (claims C4, C6; book: Methods).
@@ -34,122 +36,82 @@ class MemoryConfig(RefusesRunSettings):
     response-window output is nearest the right encoding and within
     ``failure_tolerance`` of its nominal value (a NaN output fails).
 
-    Attributes:
-        delay_min, delay_max, delay_step: the grid of stretched delay-1
-            durations (time units; the paper's: 1 to 200 by 0.5 = 399 delays).
-        summary_delay_step: the coarser grid step used by
-            :func:`slowmem.analysis.memory.summarize` by default (keeps one
-            N = 300 network's summary to seconds; the paper's grid stays
-            available through ``delay_step``).
-        n_draws: stimulus draws per (trial type, start state) in the
-            forgetting curve (each draw is run at every delay).
-        failure_tolerance: see the failure rule (default
-            :data:`ACCURACY_TOLERANCE`).
-        asymptotic_tolerance: a failed trial is ``asymptotic`` if, run on
-            autonomously for ``settle_trials`` trial lengths after its response
-            window, its mean output over the last response-window length is
-            more than this from nominal; ``fixed-time`` otherwise.
-        settle_trials: length of that autonomous run, in trial lengths.
-        horizon_threshold: the memory horizon is the first delay (not shorter
-            than ``horizon_from``) whose failure probability exceeds this
-            (0: the first such delay with any failed trial).
-        horizon_from: shortest delay that can define the memory horizon; None
-            means the task's trained delay-1 duration (5 in the paper). Delays
-            shorter than the trained one test timing, not memory: they are in
-            the curve but cannot set the horizon.
-        sigmas: distraction noise levels (0 = the noiseless control).
-        noise_offset: the constant in ``uniform(0,1) * sigma + noise_offset``.
-        n_repeats: noisy repeats (distraction) / stimulus draws (interruption)
-            per (trial type, start state).
-        interruption_fractions: fractions of N whose input is silenced during
-            stimulus 1 (0 = the uninterrupted control).
-        long_delay_from: the long-delay failure probability is the mean of the
-            curve over delays at least this long (time units).
-        half_failure: the "half-failure delay" is the first delay whose failure
-            probability reaches this.
-        forgetting_protocols: which forgetting protocols the summary stores
-            (``replace``: the book's reading; ``extend``: the authors' code).
-        distractors: which distractor readings (``literal``: ``uniform*sigma
-            + 0.5`` as in the authors' code; ``zero_mean``: the same spread
-            without the offset).
-        interruptions: which interruption protocols (``stim1``: during stimulus
-            1, as the paper describes; ``whole_trial``: as the authors' code does).
-        variant_repeats: the readings after the first (``distractors[1:]``,
-            ``interruptions[1:]``) run on the first this many of the
-            ``n_repeats`` draws per (trial type, start state) -- the same trials
-            as the first reading's, paired -- at half the cost by default; None
-            (or a value >= ``n_repeats``) runs them all.
-
     The chunk size and the precision the trials are simulated in are run
     settings (:class:`slowmem.runtime.Runtime`: ``max_chunk_elements``,
     ``simulation_dtype``).
     """
 
-    delay_min: float = 1.0
-    delay_max: float = 200.0
-    delay_step: float = 0.5
-    summary_delay_step: float = 2.0
-    n_draws: int = 1
-    failure_tolerance: float = ACCURACY_TOLERANCE
-    asymptotic_tolerance: float = 0.3
-    settle_trials: float = 1.0
-    horizon_threshold: float = 0.0
-    horizon_from: float | None = None
-    sigmas: tuple[float, ...] = DISTRACTION_SIGMAS
-    noise_offset: float = 0.5
-    n_repeats: int = 10
-    interruption_fractions: tuple[float, ...] = INTERRUPTION_FRACTIONS
-    long_delay_from: float = 50.0
-    half_failure: float = 0.5
-    forgetting_protocols: tuple[str, ...] = ("replace", "extend")
-    distractors: tuple[str, ...] = ("literal", "zero_mean")
-    interruptions: tuple[str, ...] = ("stim1", "whole_trial")
-    variant_repeats: int | None = 5
+    delay_min: float = param(1.0, kind="float", lo=0, lo_open=True,
+                             help="shortest stretched delay-1 duration of the forgetting curve (time units)")
+    delay_max: float = param(200.0, kind="float", lo=0, lo_open=True, hi=10 ** 5,
+                             help="longest stretched delay-1 duration, at least delay_min (the paper's grid: 1 to "
+                                  "200 by 0.5 = 399 delays)")
+    delay_step: float = param(0.5, kind="float", lo=0, lo_open=True, help="step of the delay grid")
+    summary_delay_step: float = param(
+        2.0, kind="float", lo=0, lo_open=True,
+        help="the coarser grid step slowmem.analysis.memory.summarize uses by default (keeps one N = 300 "
+             "network's summary to seconds; the paper's grid stays available through delay_step)")
+    n_draws: int = param(1, kind="int", lo=1, hi=1000,
+                         help="stimulus draws per (trial type, start state) in the forgetting curve (each draw is "
+                              "run at every delay)")
+    failure_tolerance: float = param(ACCURACY_TOLERANCE, kind="float", lo=0, lo_open=True,
+                                     help="see the failure rule (default: ACCURACY_TOLERANCE)")
+    asymptotic_tolerance: float = param(
+        0.3, kind="float", lo=0, lo_open=True,
+        help="a failed trial is asymptotic if, run on autonomously for settle_trials trial lengths after its "
+             "response window, its mean output over the last response-window length is more than this from "
+             "nominal; fixed-time otherwise")
+    settle_trials: float = param(1.0, kind="float", lo=0, lo_open=True, hi=1000,
+                                 help="length of that autonomous run, in trial lengths")
+    horizon_threshold: float = param(
+        0.0, kind="float", lo=0, hi=1, hi_open=True,
+        help="the memory horizon is the first delay (not shorter than horizon_from) whose failure probability "
+             "exceeds this (0: the first such delay with any failed trial)")
+    horizon_from: float | None = param(
+        None, kind="float", lo=0, optional=True,
+        help="shortest delay that can define the memory horizon; None: the task's trained delay-1 duration (5 in "
+             "the paper). Shorter delays test timing, not memory: they are in the curve but cannot set the horizon")
+    sigmas: tuple[float, ...] = param(DISTRACTION_SIGMAS, kind="levels", lo=0,
+                                      help="distraction noise levels (0: the noiseless control)")
+    noise_offset: float = param(0.5, kind="float", help="the constant in uniform(0, 1) * sigma + noise_offset")
+    n_repeats: int = param(10, kind="int", lo=1, hi=10 ** 4,
+                           help="noisy repeats (distraction) / stimulus draws (interruption) per (trial type, "
+                                "start state)")
+    interruption_fractions: tuple[float, ...] = param(
+        INTERRUPTION_FRACTIONS, kind="levels", lo=0, hi=1,
+        help="fractions of N whose input is silenced during stimulus 1 (0: the uninterrupted control)")
+    long_delay_from: float = param(50.0, kind="float", lo=0,
+                                   help="the long-delay failure probability is the mean of the curve over delays "
+                                        "at least this long (time units)")
+    half_failure: float = param(0.5, kind="float", lo=0, lo_open=True, hi=1,
+                                help="the half-failure delay is the first delay whose failure probability reaches "
+                                     "this")
+    forgetting_protocols: tuple[str, ...] = param(
+        ("replace", "extend"), kind="subset", choices=("replace", "extend"),
+        help="forgetting protocols the summary stores (replace: the book's reading; extend: the authors' code)")
+    distractors: tuple[str, ...] = param(
+        ("literal", "zero_mean"), kind="subset", choices=("literal", "zero_mean"),
+        help="distractor readings (literal: uniform * sigma + 0.5 as in the authors' code; zero_mean: the same "
+             "spread without the offset)")
+    interruptions: tuple[str, ...] = param(
+        ("stim1", "whole_trial"), kind="subset", choices=("stim1", "whole_trial"),
+        help="interruption protocols (stim1: during stimulus 1, as the paper describes; whole_trial: as the "
+             "authors' code does)")
+    variant_repeats: int | None = param(
+        5, kind="int", lo=1, hi=10 ** 4, optional=True,
+        help="the readings after the first (distractors[1:], interruptions[1:]) run on the first this many of the "
+             "n_repeats draws per (trial type, start state) -- the same trials as the first reading's, paired -- "
+             "at half the cost by default; None (or a value of at least n_repeats) runs them all")
 
     def __post_init__(self) -> None:
-        if self.variant_repeats is not None:
-            object.__setattr__(self, "variant_repeats",
-                               _number("variant_repeats", self.variant_repeats, lo=1, hi=10 ** 4, integer=True))
-        lo = _number("delay_min", self.delay_min, lo=0, lo_open=True)
-        hi = _number("delay_max", self.delay_max, lo=lo, hi=10 ** 5)
-        object.__setattr__(self, "delay_min", lo)
-        object.__setattr__(self, "delay_max", hi)
-        object.__setattr__(self, "delay_step", _number("delay_step", self.delay_step, lo=0, lo_open=True))
-        object.__setattr__(self, "summary_delay_step",
-                           _number("summary_delay_step", self.summary_delay_step, lo=0, lo_open=True))
-        object.__setattr__(self, "n_draws", _number("n_draws", self.n_draws, lo=1, hi=1000, integer=True))
-        object.__setattr__(self, "failure_tolerance",
-                           _number("failure_tolerance", self.failure_tolerance, lo=0, lo_open=True))
-        object.__setattr__(self, "asymptotic_tolerance",
-                           _number("asymptotic_tolerance", self.asymptotic_tolerance, lo=0, lo_open=True))
-        object.__setattr__(self, "settle_trials", _number("settle_trials", self.settle_trials, lo=0, lo_open=True,
-                                                          hi=1000))
-        object.__setattr__(self, "horizon_threshold",
-                           _number("horizon_threshold", self.horizon_threshold, lo=0, hi=1, hi_open=True))
-        if self.horizon_from is not None:
-            object.__setattr__(self, "horizon_from", _number("horizon_from", self.horizon_from, lo=0))
-        object.__setattr__(self, "sigmas", check_levels("sigmas", self.sigmas, lo=0))
-        object.__setattr__(self, "noise_offset", _number("noise_offset", self.noise_offset))
-        object.__setattr__(self, "n_repeats", _number("n_repeats", self.n_repeats, lo=1, hi=10 ** 4, integer=True))
-        object.__setattr__(self, "interruption_fractions",
-                           check_levels("interruption_fractions", self.interruption_fractions, lo=0, hi=1))
-        object.__setattr__(self, "long_delay_from", _number("long_delay_from", self.long_delay_from, lo=0))
-        object.__setattr__(self, "half_failure", _number("half_failure", self.half_failure, lo=0, hi=1,
-                                                         lo_open=True))
-        for name, allowed in (("forgetting_protocols", ("replace", "extend")),
-                              ("distractors", ("literal", "zero_mean")),
-                              ("interruptions", ("stim1", "whole_trial"))):
-            v = getattr(self, name)
-            v = tuple(v) if isinstance(v, (list, tuple)) else (v,)
-            bad = [x for x in v if x not in allowed]
-            if not v or bad or len(set(v)) != len(v):
-                raise ConfigError(f"{name} must be a non-empty list of distinct values among {', '.join(allowed)} "
-                                  f"(the first is the book's default reading); got {list(v)!r}")
-            object.__setattr__(self, name, v)
+        check_declared(self)
+        if self.delay_max < self.delay_min:
+            raise ConfigError(f"delay_max must be a number in [delay_min = {self.delay_min:g}, "
+                              f"{declared_params(self)['delay_max'].hi:g}]; got {self.delay_max!r}")
 
     def delays(self, step: float | None = None) -> tuple[float, ...]:
         """The delay grid ``delay_min, delay_min + step, ... <= delay_max`` (default step: ``delay_step``)."""
-        step = self.delay_step if step is None else _number("delay_step", step, lo=0, lo_open=True)
+        step = self.delay_step if step is None else declared_params(self)["delay_step"].check("delay_step", step)
         n = int(math.floor((self.delay_max - self.delay_min) / step + 1e-9)) + 1
         return tuple(round(self.delay_min + i * step, 10) for i in range(n))
 
@@ -165,6 +127,7 @@ class MemoryConfig(RefusesRunSettings):
 MECHANISMS: tuple[str, ...] = ("fixed points", "slow manifold", "limit cycle", "far/mixed")
 
 
+@documented
 @dataclass(frozen=True)
 class DynamicsConfig(RefusesRunSettings):
     """Dynamical-systems analyses of trained networks (claims C1-C3, C5; book: Methods, Taxonomy).
@@ -217,116 +180,113 @@ class DynamicsConfig(RefusesRunSettings):
     off by default since the slow-manifold finder measures the memory's slow
     points directly, at a tenth of the cost).
 
-    Attributes not named above: ``trace_every`` (steps between kept samples of
-    the long output traces), ``n_snapshots`` (states per start kept at
-    geometrically spaced times of the probe, to seed the slow-point finder).
     """
 
     # attractor probing
-    probe_trials: int = 50
-    window_trials: int = 2
-    starts_per_centre: int = 20
-    start_noise: float = 0.5
-    include_origin: bool = True
-    trace_every: int = 10
-    n_snapshots: int = 8
+    probe_trials: int = param(50, kind="int", lo=1, hi=10 ** 5, help="length of the autonomous probe, in trial lengths")
+    window_trials: int = param(2, kind="int", lo=1, hi=10 ** 5,
+                               help="trial lengths at the end of the probe over which z is summarised (at most "
+                                    "probe_trials)")
+    starts_per_centre: int = param(20, kind="int", lo=1, hi=10 ** 5, help="noisy starts per centre")
+    start_noise: float = param(0.5, kind="float", lo=0, help="std of the Normal noise per unit of a start")
+    include_origin: bool = param(True, kind="bool", help="the origin is a centre too")
+    trace_every: int = param(10, kind="int", lo=1, hi=10 ** 6,
+                             help="steps between kept samples of the long output traces")
+    n_snapshots: int = param(8, kind="int", lo=0, hi=10 ** 4,
+                             help="states per start kept at geometrically spaced times of the probe, to seed the "
+                                  "slow-point finder")
     # slow points
-    slow_starts: int = 512
-    adam_steps: int = 0
-    adam_lr: float = 0.05
-    adam_final_lr: float = 0.001
-    newton_steps: int = 40
-    refine_below: float | None = None
-    tol_fixed: float = 1e-10
-    tol_slow: float = 1e-4
-    point_tolerance: float = 0.02
-    max_points: int = 64
+    slow_starts: int = param(512, kind="int", lo=1, hi=10 ** 6, help="slow-point search starts per network")
+    adam_steps: int = param(0, kind="int", lo=0, hi=10 ** 6, help="Adam steps before the Newton stage")
+    adam_lr: float = param(0.05, kind="float", lo=0, lo_open=True, help="first Adam learning rate")
+    adam_final_lr: float = param(0.001, kind="float", lo=0, lo_open=True,
+                                 help="last Adam learning rate (at most adam_lr)")
+    newton_steps: int = param(40, kind="int", lo=0, hi=10 ** 4, help="most damped Newton steps")
+    refine_below: float | None = param(None, kind="float", lo=0, lo_open=True, optional=True,
+                                       help="Newton only on points with a smaller q (None: on every point)")
+    tol_fixed: float = param(1e-10, kind="float", lo=0, lo_open=True, help="a point is fixed if q is below this")
+    tol_slow: float = param(1e-4, kind="float", lo=0, lo_open=True,
+                            help="a point is slow if tol_fixed <= q < tol_slow (at least tol_fixed)")
+    point_tolerance: float = param(0.02, kind="float", lo=0, lo_open=True,
+                                   help="points closer than this are merged (the lowest q is kept)")
+    max_points: int = param(64, kind="int", lo=1, hi=10 ** 6, help="most points linearised per network")
     # taxonomy
-    variance_tolerance: float = 1e-4
-    output_tolerance: float = 0.05
-    state_tolerance: float = 0.05
-    far_margin: float = 1.0
-    n_memories: int | None = None
-    zero_eigenvalue: float = 0.05
+    variance_tolerance: float = param(1e-4, kind="float", lo=0, lo_open=True,
+                                      help="a start has settled if the variance of z over the window is below this")
+    output_tolerance: float = param(0.05, kind="float", lo=0, lo_open=True,
+                                    help="final outputs closer than this are the same attractor")
+    state_tolerance: float = param(0.05, kind="float", lo=0, lo_open=True,
+                                   help="final states closer than this are the same attractor")
+    far_margin: float = param(1.0, kind="float", lo=0,
+                              help="an output is far if |z| exceeds the largest |encoding| by more than this")
+    n_memories: int | None = param(None, kind="int", lo=1, hi=10 ** 4, optional=True,
+                                   help="number of memories the attractors are compared with (None: the number of "
+                                        "distinct nominal responses, 3 for the paper's task)")
+    zero_eigenvalue: float = param(0.05, kind="float", lo=0, lo_open=True,
+                                   help="a real part of smaller magnitude counts as near zero (the slow-manifold "
+                                        "cross-check)")
     # activity
-    saturation: float = 0.8
+    saturation: float = param(0.8, kind="float", lo=0, hi=1, hi_open=True,
+                              help="a unit is saturated when |tanh(x)| exceeds this")
     # slow manifold (slowmem.analysis.manifold; its module docstring states the criterion)
-    #: a state is *slow* when its speed |F|/sqrt(N) is below this fraction of the reference speed
-    #: (the median speed over the test trials); the slow-point criterion
-    manifold_slow_ratio: float = 0.05
-    #: an autonomous run has *settled* (reached its fixed point) below this fraction of the reference speed
-    manifold_settled_ratio: float = 1e-4
-    #: Levenberg-Marquardt damping floor (as a rate, 1/tau): directions that relax faster than this are
-    #: minimised away, slower ones -- the manifold -- are left where the memory is
-    manifold_damping_rate: float = 0.5
-    #: Levenberg-Marquardt steps of the local q-minimisation
-    manifold_lm_steps: int = 12
-    #: undamped Newton steps that test whether a minimised point is a fixed point nearby
-    manifold_newton_steps: int = 6
-    #: RMS distance within which that Newton polish must land for the point to count as a fixed point
-    #: (below point_tolerance it acts as point_tolerance: a slow point that close to a fixed point merges into it)
-    manifold_fixed_reach: float = 0.02
-    #: seeds per delay window per test trial (evenly spaced, the last state of the window first)
-    manifold_delay_seeds: int = 1
-    #: seeds per autonomous run: its trial-end start plus the first states below speeds geometrically
-    #: spaced from the slow to the settled speed
-    manifold_run_seeds: int = 6
-    #: longest autonomous run from the trial-end states, in trial lengths (it stops once all have settled)
-    manifold_trials: int = 50
-    #: steps between the recorded states of those runs
-    manifold_record_every: int = 10
-    #: at most this many slow points per network are linearised (all fixed points found are)
-    manifold_points: int = 8
-    #: steps either side of the entry into the slow stretch over which the speed's decay rate is measured
-    manifold_rate_window: int = 10
+    manifold_slow_ratio: float = param(
+        0.05, kind="float", lo=0, hi=1, lo_open=True, hi_open=True,
+        help="a state is slow when its speed |F|/sqrt(N) is below this fraction of the reference speed (the "
+             "median speed over the test trials); the slow-point criterion")
+    manifold_settled_ratio: float = param(
+        1e-4, kind="float", lo=0, hi=1, lo_open=True, hi_open=True,
+        help="an autonomous run has settled (reached its fixed point) below this fraction of the reference speed "
+             "(less than manifold_slow_ratio)")
+    manifold_damping_rate: float = param(
+        0.5, kind="float", lo=0, lo_open=True,
+        help="Levenberg-Marquardt damping floor (as a rate, 1/tau): directions that relax faster than this are "
+             "minimised away, slower ones -- the manifold -- are left where the memory is")
+    manifold_lm_steps: int = param(12, kind="int", lo=0, hi=10 ** 4,
+                                   help="Levenberg-Marquardt steps of the local q-minimisation")
+    manifold_newton_steps: int = param(6, kind="int", lo=0, hi=10 ** 4,
+                                       help="undamped Newton steps that test whether a minimised point is a fixed "
+                                            "point nearby")
+    manifold_fixed_reach: float = param(
+        0.02, kind="float", lo=0, lo_open=True,
+        help="RMS distance within which that Newton polish must land for the point to count as a fixed point "
+             "(below point_tolerance it acts as point_tolerance: a slow point that close to a fixed point merges "
+             "into it)")
+    manifold_delay_seeds: int = param(1, kind="int", lo=0, hi=10 ** 4,
+                                      help="seeds per delay window per test trial (evenly spaced, the last state of "
+                                           "the window first)")
+    manifold_run_seeds: int = param(6, kind="int", lo=0, hi=10 ** 4,
+                                    help="seeds per autonomous run: its trial-end start plus the first states below "
+                                         "speeds geometrically spaced from the slow to the settled speed")
+    manifold_trials: int = param(50, kind="int", lo=1, hi=10 ** 5,
+                                 help="longest autonomous run from the trial-end states, in trial lengths (it stops "
+                                      "once all have settled)")
+    manifold_record_every: int = param(10, kind="int", lo=1, hi=10 ** 6,
+                                       help="steps between the recorded states of those runs")
+    manifold_points: int = param(8, kind="int", lo=0, hi=10 ** 4,
+                                 help="at most this many slow points per network are linearised (all fixed points "
+                                      "found are)")
+    manifold_rate_window: int = param(10, kind="int", lo=1, hi=10 ** 6,
+                                      help="steps either side of the entry into the slow stretch over which the "
+                                           "speed's decay rate is measured")
     # cost
-    sampled_slow_points: bool = False
+    sampled_slow_points: bool = param(False, kind="bool",
+                                      help="also run the sampled slow-point search of slowmem.analysis.slowpoints")
 
     def __post_init__(self) -> None:
-        check_bool("sampled_slow_points", self.sampled_slow_points)
-        ints = {"probe_trials": (1, 10 ** 5), "window_trials": (1, 10 ** 5), "starts_per_centre": (1, 10 ** 5),
-                "trace_every": (1, 10 ** 6), "n_snapshots": (0, 10 ** 4),
-                "slow_starts": (1, 10 ** 6), "adam_steps": (0, 10 ** 6), "newton_steps": (0, 10 ** 4),
-                "max_points": (1, 10 ** 6)}
-        for name, (lo, hi) in ints.items():
-            object.__setattr__(self, name, _number(name, getattr(self, name), lo=lo, hi=hi, integer=True))
+        check_declared(self)
         if self.window_trials > self.probe_trials:
             raise ConfigError(f"window_trials must be in [1, probe_trials = {self.probe_trials}]; "
                               f"got {self.window_trials}")
-        positive = ("adam_lr", "adam_final_lr", "tol_fixed", "tol_slow",
-                    "point_tolerance", "variance_tolerance", "output_tolerance", "state_tolerance",
-                    "zero_eigenvalue")
-        for name in positive:
-            object.__setattr__(self, name, _number(name, getattr(self, name), lo=0, lo_open=True))
-        object.__setattr__(self, "start_noise", _number("start_noise", self.start_noise, lo=0))
-        object.__setattr__(self, "far_margin", _number("far_margin", self.far_margin, lo=0))
         if self.tol_slow < self.tol_fixed:
             raise ConfigError(f"tol_slow must be >= tol_fixed = {self.tol_fixed:g}; got {self.tol_slow:g}")
         if self.adam_final_lr > self.adam_lr:
             raise ConfigError(f"adam_final_lr must be in (0, adam_lr = {self.adam_lr:g}]; got {self.adam_final_lr:g}")
-        object.__setattr__(self, "saturation", _number("saturation", self.saturation, lo=0, hi=1, hi_open=True))
-        check_bool("include_origin", self.include_origin)
-        if self.refine_below is not None:
-            object.__setattr__(self, "refine_below", _number("refine_below", self.refine_below, lo=0, lo_open=True))
-        if self.n_memories is not None:
-            object.__setattr__(self, "n_memories", _number("n_memories", self.n_memories, lo=1, hi=10 ** 4,
-                                                           integer=True))
-        for name, (lo, hi) in {"manifold_lm_steps": (0, 10 ** 4), "manifold_newton_steps": (0, 10 ** 4),
-                               "manifold_delay_seeds": (0, 10 ** 4), "manifold_run_seeds": (0, 10 ** 4),
-                               "manifold_trials": (1, 10 ** 5), "manifold_record_every": (1, 10 ** 6),
-                               "manifold_points": (0, 10 ** 4), "manifold_rate_window": (1, 10 ** 6)}.items():
-            object.__setattr__(self, name, _number(name, getattr(self, name), lo=lo, hi=hi, integer=True))
         if self.manifold_delay_seeds + self.manifold_run_seeds == 0:
             raise ConfigError("manifold_delay_seeds + manifold_run_seeds must be >= 1 (the slow-point search needs "
                               "seeds); got 0 + 0")
-        for name in ("manifold_slow_ratio", "manifold_settled_ratio"):
-            object.__setattr__(self, name, _number(name, getattr(self, name), lo=0, hi=1, lo_open=True, hi_open=True))
         if self.manifold_settled_ratio >= self.manifold_slow_ratio:
             raise ConfigError(f"manifold_settled_ratio must be < manifold_slow_ratio = {self.manifold_slow_ratio:g}; "
                               f"got {self.manifold_settled_ratio:g}")
-        for name in ("manifold_damping_rate", "manifold_fixed_reach"):
-            object.__setattr__(self, name, _number(name, getattr(self, name), lo=0, lo_open=True))
-
 
     @property
     def n_centres(self) -> int:

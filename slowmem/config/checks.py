@@ -9,7 +9,8 @@ from ..errors import ConfigError, ShapeError, SlowmemError, StoredFileError
 
 __all__ = ["ConfigError", "SlowmemError", "StoredFileError", "ShapeError",
            "check_number", "check_choice", "check_bool", "section_with_overrides",
-           "duration_to_steps", "check_levels", "RUN_SETTINGS", "run_setting_error", "RefusesRunSettings"]
+           "duration_to_steps", "check_levels", "interval_text", "RUN_SETTINGS", "run_setting_error",
+           "RefusesRunSettings"]
 
 
 
@@ -49,11 +50,8 @@ class RefusesRunSettings:
 def _number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
             lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> Any:
     """Coerce ``value`` to a finite number inside the given interval or raise."""
-    lo_b = "(" if lo_open else "["
-    hi_b = ")" if hi_open else "]"
-    rng = f"{lo_b}{'-inf' if lo is None else _fmt(lo)}, {'inf' if hi is None else _fmt(hi)}{hi_b}"
     kind = "an integer" if integer else "a number"
-    allowed = f"{kind} in {rng}"
+    allowed = f"{kind} in {interval_text(lo, hi, lo_open, hi_open)}"
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be {allowed}; got the boolean {value!r}")
     original = value
@@ -122,6 +120,13 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+def interval_text(lo: float | None, hi: float | None, lo_open: bool = False, hi_open: bool = False) -> str:
+    """An interval as messages and help write it: ``[2, 20000]``, ``(0, 1]``, ``[0, inf)`` (None: unbounded)."""
+    left = "(" if lo_open or lo is None else "["
+    right = ")" if hi_open or hi is None else "]"
+    return f"{left}{'-inf' if lo is None else _fmt(lo)}, {'inf' if hi is None else _fmt(hi)}{right}"
+
+
 def duration_to_steps(name: str, duration: float, dt: float) -> int:
     """Number of Euler steps in ``duration``; raises unless it is a whole multiple of ``dt``.
 
@@ -140,7 +145,7 @@ def duration_to_steps(name: str, duration: float, dt: float) -> int:
 def check_levels(name: str, values: Any, *, lo: float, hi: float | None = None) -> tuple[float, ...]:
     """A non-empty tuple of distinct numbers in [lo, hi], sorted ascending."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ConfigError(f"{name} must be a list of numbers in [{_fmt(lo)}, {'inf' if hi is None else _fmt(hi)}]; "
+        raise ConfigError(f"{name} must be a list of numbers in {interval_text(lo, hi)}; "
                           f"got {values!r}")
     out = tuple(sorted(float(_number(f"{name}[{i}]", v, lo=lo, hi=hi)) for i, v in enumerate(values)))
     if not out:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
-from .checks import ConfigError, RefusesRunSettings, _choice, _number, duration_to_steps
+from .checks import ConfigError, RefusesRunSettings, _number, duration_to_steps
+from .params import check_declared, documented, param
 
 __all__ = ["PERIODS", "DEFAULT_TIMING", "RULES", "INITS", "DTYPES", "STIMULUS_SOURCES", "ACCURACY_TOLERANCE",
            "ERROR_THRESHOLDS", "REPLAY_SEEDS", "SUCCESS_ACCURACY", "MAX_TRIAL_STEPS", "TaskConfig", "NetworkConfig",
@@ -44,32 +45,30 @@ MAX_TRIAL_STEPS = 100_000
 SUCCESS_ACCURACY = 0.95
 
 
+@documented
 @dataclass(frozen=True)
 class TaskConfig(RefusesRunSettings):
-    """The SPM task (the paper's Methods, task; book: Methods, Task).
+    """The SPM task (the paper's Methods, task; book: Methods, Task)."""
 
-    Attributes:
-        dt: Euler step, in units of tau.
-        tau: neuron time constant (the unit of time).
-        timing: duration of each period in :data:`PERIODS`; partial dicts are
-            merged over :data:`DEFAULT_TIMING`.
-        encoding: target output for the sums 0, 1 and 2 of the two digits.
-        digits: the two digit classes shown (first maps to 0, second to 1).
-        stimuli: where the 2-D latents come from: ``digits`` (scikit-learn's
-            bundled digits, shipped with slowmem) or ``mnist`` (needs a local
-            copy; see :mod:`slowmem.stimuli`).
-    """
-
-    dt: float = 0.1
-    tau: float = 1.0
-    timing: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMING))
-    encoding: tuple[float, float, float] = (1.0, 0.5, 1.5)
-    digits: tuple[int, int] = (0, 1)
-    stimuli: str = "digits"
+    dt: float = param(0.1, kind="float", lo=0, hi=1, lo_open=True, help="Euler step, in units of tau")
+    tau: float = param(1.0, kind="float", lo=0, lo_open=True, help="neuron time constant (the unit of time)")
+    timing: Mapping[str, float] = param(
+        factory=lambda: dict(DEFAULT_TIMING), kind="custom", help="duration of each period of PERIODS",
+        allowed="a mapping period -> duration > 0, each a whole multiple of dt; partial mappings are merged over "
+                "DEFAULT_TIMING")
+    encoding: tuple[float, float, float] = param(
+        (1.0, 0.5, 1.5), kind="custom", help="target output for the sums 0, 1 and 2 of the two digits",
+        allowed="3 distinct numbers")
+    digits: tuple[int, int] = param(
+        (0, 1), kind="custom", help="the two digit classes shown (the first maps to 0, the second to 1)",
+        allowed="two different integers in [0, 9]")
+    stimuli: str = param("digits", kind="choice", choices=STIMULUS_SOURCES,
+                         help="where the 2-D latents come from: scikit-learn's bundled digits (shipped with "
+                              "slowmem) or MNIST (needs a local copy; see slowmem.stimuli)")
 
     def __post_init__(self) -> None:
-        dt = _number("dt", self.dt, lo=0, hi=1, lo_open=True)
-        tau = _number("tau", self.tau, lo=0, lo_open=True)
+        check_declared(self)
+        dt = self.dt
         if not isinstance(self.timing, Mapping):
             raise ConfigError(f"timing must be a mapping of period -> duration; got {self.timing!r}")
         unknown = set(self.timing) - set(PERIODS)
@@ -95,9 +94,6 @@ class TaskConfig(RefusesRunSettings):
         digits = tuple(_number(f"digits[{i}]", d, lo=0, hi=9, integer=True) for i, d in enumerate(digits))
         if digits[0] == digits[1]:
             raise ConfigError(f"digits must be two different classes; got {digits}")
-        _choice("stimuli", self.stimuli, STIMULUS_SOURCES)
-        object.__setattr__(self, "dt", dt)
-        object.__setattr__(self, "tau", tau)
         object.__setattr__(self, "timing", MappingProxyType(timing))
         object.__setattr__(self, "encoding", enc)
         object.__setattr__(self, "digits", digits)
@@ -121,80 +117,53 @@ class TaskConfig(RefusesRunSettings):
                 "encoding": list(self.encoding), "digits": list(self.digits), "stimuli": self.stimuli}
 
 
+@documented
 @dataclass(frozen=True)
 class NetworkConfig(RefusesRunSettings):
-    """A rate network (the paper's Methods, network model; book: Methods, Network).
+    """A rate network (the paper's Methods, network model; book: Methods, Network)."""
 
-    Attributes:
-        N: number of rate units.
-        g: gain of the random recurrent matrix (chaos level).
-        pg: connection probability of J; nonzero entries ~ Normal(0, 1/(pg N)).
-        fb: feedback weights wf, wfd ~ Normal(0, 1) / fb.
-        in_scale: input weights wi ~ Normal(0, 1) / in_scale.
-        init: ``gaussian`` (the paper's) or ``uniform`` (same variance,
-            Uniform(-sqrt 3, sqrt 3) in place of Normal(0, 1)).
-        x0_scale: initial state x ~ x0_scale * Normal(0, 1).
-    """
-
-    N: int = 1000
-    g: float = 1.2
-    pg: float = 0.9
-    fb: float = 10.0
-    in_scale: float = 50.0
-    init: str = "gaussian"
-    x0_scale: float = 0.1
+    N: int = param(1000, kind="int", lo=2, hi=20000, help="number of rate units")
+    g: float = param(1.2, kind="float", lo=0, hi=10, help="gain of the random recurrent matrix J (chaos level)")
+    pg: float = param(0.9, kind="float", lo=0, hi=1, lo_open=True,
+                      help="connection probability of J; nonzero entries ~ Normal(0, 1/(pg N))")
+    fb: float = param(10.0, kind="float", lo=0, lo_open=True, help="feedback scale: wf, wfd ~ Normal(0, 1) / fb")
+    in_scale: float = param(50.0, kind="float", lo=0, lo_open=True,
+                            help="input scale: wi ~ Normal(0, 1) / in_scale")
+    init: str = param("gaussian", kind="choice", choices=INITS,
+                      help="weight distribution: gaussian (the paper's) or uniform (same variance, "
+                           "Uniform(-sqrt 3, sqrt 3) in place of Normal(0, 1))")
+    x0_scale: float = param(0.1, kind="float", lo=0, help="initial state x ~ x0_scale * Normal(0, 1)")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "N", _number("N", self.N, lo=2, hi=20000, integer=True))
-        object.__setattr__(self, "g", _number("g", self.g, lo=0, hi=10))
-        object.__setattr__(self, "pg", _number("pg", self.pg, lo=0, hi=1, lo_open=True))
-        object.__setattr__(self, "fb", _number("fb", self.fb, lo=0, lo_open=True))
-        object.__setattr__(self, "in_scale", _number("in_scale", self.in_scale, lo=0, lo_open=True))
-        _choice("init", self.init, INITS)
-        object.__setattr__(self, "x0_scale", _number("x0_scale", self.x0_scale, lo=0))
+        check_declared(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+@documented
 @dataclass(frozen=True)
 class TrainingConfig(RefusesRunSettings):
     """FORCE training (the paper's Methods, training; book: Methods, Training).
-
-    Attributes:
-        rule: ``modified`` (wd learns only in the delays, wo only in the
-            response window; the paper's main rule) or ``original`` (both learn
-            at every update step, targets zero outside their windows).
-        trials: number of training trials (back to back, no reset).
-        test_trials: test trials after training (weights frozen).
-        update_every: integration steps between RLS updates.
-        alpha: RLS regulariser; P starts at I / alpha.
-        seed: seed of the network (weights, initial state) and of its trial
-            order and stimulus draws.
-        dtype: ``float64`` or ``float32``.
 
     Where training runs (device, engine, threads) is a run setting, not part of
     the config: see :class:`slowmem.runtime.Runtime`.
     """
 
-    rule: str = "modified"
-    trials: int = 3500
-    test_trials: int = 20
-    update_every: int = 2
-    alpha: float = 1.0
-    seed: int = 0
-    dtype: str = "float64"
+    rule: str = param("modified", kind="choice", choices=RULES,
+                      help="FORCE rule: modified (wd learns only in the delays, wo only in the response window; "
+                           "the paper's main rule) or original (both learn at every update step, targets zero "
+                           "outside their windows)")
+    trials: int = param(3500, kind="int", lo=0, hi=10**6, help="training trials (back to back, no reset)")
+    test_trials: int = param(20, kind="int", lo=4, hi=10**5, help="test trials after training (weights frozen)")
+    update_every: int = param(2, kind="int", lo=1, hi=1000, help="integration steps between RLS updates")
+    alpha: float = param(1.0, kind="float", lo=0, lo_open=True, help="RLS regulariser; P starts at I / alpha")
+    seed: int = param(0, kind="int", lo=0, hi=2**63 - 1,
+                      help="seed of the network (weights, initial state) and of its trial order and stimulus draws")
+    dtype: str = param("float64", kind="choice", choices=DTYPES, help="precision of training")
 
     def __post_init__(self) -> None:
-        _choice("rule", self.rule, RULES)
-        object.__setattr__(self, "trials", _number("trials", self.trials, lo=0, hi=10**6, integer=True))
-        object.__setattr__(self, "test_trials", _number("test_trials", self.test_trials, lo=4, hi=10**5, integer=True))
-        object.__setattr__(self, "update_every",
-                           _number("update_every", self.update_every, lo=1, hi=1000, integer=True))
-        object.__setattr__(self, "alpha", _number("alpha", self.alpha, lo=0, lo_open=True))
-        object.__setattr__(self, "seed", _number("seed", self.seed, lo=0, hi=2**63 - 1, integer=True))
-        _choice("dtype", self.dtype, DTYPES)
+        check_declared(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-

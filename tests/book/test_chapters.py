@@ -1,5 +1,6 @@
 """slowmem.book.chapters: the parameter-line convention, strict checking before any work, papermill runs."""
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -171,7 +172,7 @@ def test_cli_texts_become_checked_values(tmp_path, key, text, value):
 
 @pytest.mark.parametrize("key, value, word", [
     ("delay1", 5.05, "multiple of 0.1"), ("delay1", float("nan"), "must be a number"),
-    ("seed", -1, "an integer in [0, inf]"), ("seeds", "3-1", "seeds must be"), ("seeds", True, "seed list"),
+    ("seed", -1, "an integer in [0, inf)"), ("seeds", "3-1", "seeds must be"), ("seeds", True, "seed list"),
     ("label", 5, "must be a text"), ("preset", None, "got None"),
 ])
 def test_bad_python_values(tmp_path, key, value, word):
@@ -292,3 +293,55 @@ def test_nothing_in_the_book_points_outside_it():
     """Chapters and pages cite the book's Methods page and its bibliography, never a file not in the repository."""
     texts = [p.read_text() for p in (*BOOK.glob("*.ipynb"), *BOOK.glob("*.md"))]
     assert not [t for t in texts if "PAPER.md" in t]
+
+
+# --------------------------------------------------------------------------- #
+# `config` parameters: the declared type, range and help of the config field of that name
+# --------------------------------------------------------------------------- #
+CONFIG_CELL = '''pg = None  # config or None: (None keeps the preset's)
+rule = "modified"  # config: the rule of the comparison
+'''
+
+
+def test_a_config_parameter_takes_the_declared_range_and_help(tmp_path):
+    from slowmem.config import PARAMS
+
+    params = read_parameters(_notebook(tmp_path, CONFIG_CELL, body="print(pg, rule)"))
+    assert params.problems == []
+    pg, rule = params.specs["pg"], params.specs["rule"]
+    assert (pg.kind, pg.lo, pg.hi, pg.lo_open, pg.hi_open, pg.optional) == ("float", 0, 1, True, False, True)
+    assert pg.describe() == "float in (0, 1] or None" and pg.help == f"{PARAMS['pg'].help} (None keeps the preset's)"
+    assert rule.describe() == "choice of modified, original" and rule.help.startswith(PARAMS["rule"].help)
+    table = format_parameters(params)
+    assert "float in (0, 1] or None" in table and PARAMS["pg"].help in table
+    # the declared bound is enforced, at its edges
+    assert check_values(params, {"pg": "1"}, from_cli=True) == {"pg": 1.0}
+    assert check_values(params, {"pg": None}) == {"pg": None}
+    for bad in (0, 1.0000001):
+        with pytest.raises(ConfigError, match=re.escape("pg must be a number in (0, 1]; got")):
+            check_values(params, {"pg": bad})
+    with pytest.raises(ConfigError, match="rule must be one of 'modified', 'original'"):
+        check_values(params, {"rule": "hebb"})
+
+
+@pytest.mark.parametrize("line, word", [
+    ("gain = 1.0  # config: not a field", "no such number, choice or bool field"),
+    ("timing = None  # config or None: composite", "no such number, choice or bool field"),
+    ("pg = 2.0  # config: out of range", "the default does not satisfy its own type"),
+    ("pg = 0.5  # config in [0, 1]: no range after config", "unknown type 'config'"),
+])
+def test_bad_config_lines(line, word):
+    with pytest.raises(ConfigError, match=re.escape(word)):
+        parse_parameter_line(line)
+
+
+def test_the_book_uses_config_parameters_for_config_fields():
+    """01_task's stimuli and 02_training's N, g, pg, fb, trials carry the declared type and help."""
+    from slowmem.config import PARAMS
+
+    for chapter, names in (("01_task", ("stimuli",)), ("02_training", ("N", "g", "pg", "fb", "trials"))):
+        params = read_parameters(find_chapter(chapter, BOOK))
+        assert params.problems == []
+        for name in names:
+            line = params.source.splitlines()[params.specs[name].line - 1]
+            assert "# config" in line and params.specs[name].help.startswith(PARAMS[name].help)
