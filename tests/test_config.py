@@ -69,7 +69,7 @@ def test_roundtrip_dict():
 
 
 @pytest.mark.parametrize("spec, seeds", [(3, [3]), ("0-3", [0, 1, 2, 3]), ("5,1,2-3", [1, 2, 3, 5]),
-                                         ([4, 4, 2], [2, 4])])
+                                         ([4, 2], [2, 4])])
 def test_parse_seeds(spec, seeds):
     assert parse_seeds(spec) == seeds
 

@@ -235,7 +235,7 @@ def parse_seeds(spec: Any) -> list[int]:
     """Seeds from ``5``, ``"0-7"``, ``"0,3,9"``, ``"0-3,8"`` or a list of ints.
 
     Returns a sorted list of distinct seeds; raises :class:`ConfigError` on
-    anything else.
+    anything else, a seed named twice included (``"0,0"``, ``"0-3,2"``).
     """
     allowed = "an integer >= 0, a range 'a-b', or a comma list such as '0,3,5-7'"
     if isinstance(spec, bool):
@@ -261,7 +261,12 @@ def parse_seeds(spec: Any) -> list[int]:
                 items.append(_number("seeds", part, lo=0, integer=True))
     else:
         raise ConfigError(f"seeds must be {allowed}; got {spec!r}")
-    seeds = sorted(set(int(s) for s in items))
+    seen: set[int] = set()
+    twice = sorted({int(s) for s in items if int(s) in seen or seen.add(int(s))})
+    if twice:
+        raise ConfigError(f"seeds: {', '.join(map(str, twice[:5]))} given more than once in {spec!r}; name each "
+                          "seed once (a repeat would train the same network twice)")
+    seeds = sorted(seen)
     if not seeds or min(seeds) < 0:
         raise ConfigError(f"seeds must be {allowed}; got {spec!r}")
     if max(seeds) > MAX_SEED:

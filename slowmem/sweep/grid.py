@@ -349,6 +349,9 @@ def parse_set(items: Sequence[str] | None) -> dict[str, list]:
             raise ConfigError(f"--set expects KEY=VALUE[,VALUE...] (e.g. --set g=1.2,1.4); got {item!r}")
         if key in _LIST_FIELDS or key in _MAP_FIELDS:
             raise ConfigError(f"--set {key}: give {key} in a grid file (its values are lists or mappings)")
+        if key in out:
+            raise ConfigError(f"--set {key} is given twice ({key}={','.join(map(str, out[key]))} and {item!r}); "
+                              f"give every value once: --set {key}=A,B")
         vals = []
         for piece in rest.split(","):
             piece = piece.strip()

@@ -64,3 +64,17 @@ def test_analysis_sections_in_a_grid_file(tmp_path):
     p.write_text("preset: ci\nN: 30\nmemory: 3\n")
     with pytest.raises(ConfigError, match="memory must be a mapping"):
         load_grid_file(p)
+
+
+def test_repeated_set_keys_and_seeds_are_refused():
+    """A repeat would silently keep one value (--set) or drop a network (seeds): both are named instead."""
+    from slowmem.config import parse_seeds
+    from slowmem.sweep.grid import parse_set
+
+    with pytest.raises(ConfigError, match="--set N is given twice"):
+        parse_set(["N=40", "N=50"])
+    assert parse_set(["N=40", "g=1.2,1.4"]) == {"N": [40], "g": [1.2, 1.4]}
+    for spec, twice in (("0,0", "0"), ("0-3,2", "2"), ([1, 1], "1")):
+        with pytest.raises(ConfigError, match=f"seeds: {twice} given more than once"):
+            parse_seeds(spec)
+    assert parse_seeds("0-3,8") == [0, 1, 2, 3, 8]
