@@ -76,6 +76,7 @@ from typing import Any
 
 from slowmem.book import locate_book
 from slowmem.config import PARAMS, ConfigError, check_choice, check_number, interval_text, parse_seeds
+from slowmem.errors import SlowmemError
 
 __all__ = ["ParameterSpec", "ChapterParameters", "parse_parameter_line", "read_parameters", "parse_cli_value",
            "check_values", "find_chapter", "chapter_names", "format_parameters", "run_chapter",
@@ -564,8 +565,12 @@ def run_chapter(name: str, overrides: Mapping[str, Any] | None = None, out: str 
         raise ConfigError(f"--out: the folder {str(target.parent)!r} does not exist")
     import papermill
 
-    papermill.execute_notebook(str(nb), str(target), parameters=clean, cwd=str(nb.parent),
-                               kernel_name=kernel_name, progress_bar=progress)
+    try:
+        papermill.execute_notebook(str(nb), str(target), parameters=clean, cwd=str(nb.parent),
+                                   kernel_name=kernel_name, progress_bar=progress)
+    except papermill.PapermillExecutionError as e:     # the chapter's own code stopped: say where and why
+        raise SlowmemError(f"chapter {nb.stem} stopped in cell {e.exec_count}: {e.ename}: {e.evalue} (the "
+                           f"executed notebook, with the full traceback, is {target})") from None
     return target
 
 

@@ -16,6 +16,7 @@ from slowmem.book.chapters import (
     read_parameters,
     run_chapter,
 )
+from slowmem.cli import main as cli_main
 from slowmem.config import ConfigError
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
@@ -229,9 +230,7 @@ def test_find_chapter(tmp_path):
 # the command and the papermill run
 # --------------------------------------------------------------------------- #
 def _cli(argv):
-    from slowmem.cli import main
-
-    return main(["chapter", *argv])
+    return cli_main(["chapter", *argv])
 
 
 def test_cli_refuses_before_any_work(tmp_path, capsys):
@@ -345,3 +344,18 @@ def test_the_book_uses_config_parameters_for_config_fields():
         for name in names:
             line = params.source.splitlines()[params.specs[name].line - 1]
             assert "# config" in line and params.specs[name].help.startswith(PARAMS[name].help)
+
+
+@pytest.mark.slow                       # starts a kernel: make test-all
+def test_a_chapter_stopped_by_its_own_check_is_one_message(tmp_path, capsys):
+    """A population.json whose member lies outside its folder passes the parameter check (the file exists)
+    and stops the chapter's first cell: the command says which cell and why, with no traceback."""
+    pop = tmp_path / "pop"
+    pop.mkdir()
+    (pop / "population.json").write_text(json.dumps(
+        {"kind": "slowmem-population", "members": [{"name": "x", "folder": "../elsewhere"}]}))
+    with pytest.raises(SystemExit):
+        cli_main(["chapter", "07_report", "-p", "population", str(pop), "--out", str(tmp_path / "o.ipynb")])
+    err = capsys.readouterr().err
+    assert "chapter 07_report stopped in cell" in err and "must lie inside" in err
+    assert "Traceback" not in err and (tmp_path / "o.ipynb").is_file()
