@@ -21,6 +21,8 @@ from .claims import (
     VERDICT_RULE,
     ClaimResult,
     claim_effect,
+    dashboard_table,
+    depends_on,
     evaluate_claims,
     mechanism_table,
     strata_check,
@@ -31,7 +33,8 @@ from .present import paper_box, read_paper_statements, variants_table, verdict_b
 from .stats import Effect, stratified_effect
 
 __all__ = ["manifold_check_frames",
-           "CLAIMS", "COMPARATIVE", "DEFAULT_STRATA", "DEFINITIONAL", "MARGINS", "claim_effect",
+           "CLAIMS", "COMPARATIVE", "DEFAULT_STRATA", "DEFINITIONAL", "MARGINS", "claim_effect", "dashboard_table",
+           "depends_on",
            "FP", "SM", "STRATA", "strata_check", "VARIANTS",
            "VERDICT_RULE", "ClaimResult",
            "evaluate_claims", "mechanism_table", "verdict_table", "Population",

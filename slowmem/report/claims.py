@@ -31,7 +31,7 @@ from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdic
 
 __all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE", "claim_effect",
            "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
-           "mechanism_table", "verdict_table", "SM", "FP"]
+           "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
 
@@ -361,4 +361,40 @@ def verdict_table(results: list[ClaimResult]) -> pd.DataFrame:
                      "margin": "" if m.margin is None else f"±{m.margin:g}",
                      "n": ", ".join(f"{k} {v}" for k, v in m.n.items()), "verdict": m.verdict,
                      "depends on reading": "yes" if r.depends_on_reading else "no"})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+#: The choices a reading can differ in, as the dashboard names them.
+_CHOICE_NAMES = {"taxonomy": "taxonomy", "success": "success criterion", "option": "measure", "strata": "adjustment"}
+
+
+def depends_on(result: ClaimResult) -> list[str]:
+    """The choices (taxonomy, success criterion, measure, adjustment) under which some reading of ``result``
+    gets another verdict than the default reading."""
+    default = {"taxonomy": next(iter(VARIANTS["taxonomy"])), "success": next(iter(VARIANTS["success"])),
+               "option": next(iter(VARIANTS[_OPTIONS[result.claim]])) if result.claim in _OPTIONS else None,
+               "strata": next(k for k, v in STRATA.items() if v == DEFAULT_STRATA)}
+    out = []
+    for v in result.variants:
+        if v["verdict"] == result.main.verdict:
+            continue
+        for choice, name in _CHOICE_NAMES.items():
+            if v.get(choice, default[choice]) != default[choice] and name not in out:
+                out.append(name)
+    return out
+
+
+def dashboard_table(results: list[ClaimResult]) -> pd.DataFrame:
+    """The book's first-page summary, one row per claim: verdict, measure, effect [95 % interval], margin,
+    networks (SM / FP for the comparative claims, all analysed for C1 and C2), and the choices the verdict
+    depends on ("none": the same under every reading)."""
+    rows = []
+    for r in results:
+        m = r.main
+        ci = "" if m.ci_low is None else f" [{m.ci_low:+.3f}, {m.ci_high:+.3f}]"
+        eff = "" if m.effect is None else (f"{m.effect:+.3f}{ci}" if m.ci_low is not None else f"{m.effect:g}")
+        n = " / ".join(str(m.n.get(g, 0)) for g in (SM, FP)) if r.claim in COMPARATIVE else str(sum(m.n.values()))
+        rows.append({"claim": r.claim, "verdict": m.verdict, "measure": r.measure, "effect [95 % CI]": eff,
+                     "margin": "" if m.margin is None else f"±{m.margin:g}", "networks": n,
+                     "depends on": ", ".join(depends_on(r)) or "none"})
     return pd.DataFrame(rows).set_index("claim")

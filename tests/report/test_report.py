@@ -228,3 +228,15 @@ def test_the_methods_page_states_every_margin_the_code_uses():
     for claim, (margin, unit, _) in MARGINS.items():
         assert float(rows[claim]) == margin, claim
         assert unit in text
+
+
+def test_the_dashboard_has_one_row_per_claim_and_names_what_a_verdict_depends_on():
+    from slowmem.report import dashboard_table
+
+    t = population(40, 12, others=4)
+    t.loc[t[MECHANISM] == FP, "memory.forgetting.extend.long_delay_failure"] = 0.9   # the protocols disagree
+    d = dashboard_table(evaluate_claims(t))
+    assert list(d.index) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert d.loc["C4", "verdict"] == "held" and "measure" in d.loc["C4", "depends on"]
+    assert d.loc["C4", "margin"] == "±0.1" and d.loc["C4", "networks"] == "40 / 12"
+    assert d.loc["C4", "effect [95 % CI]"].startswith("+0.")
