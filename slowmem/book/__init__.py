@@ -2,6 +2,7 @@
 
     chapters.py    chapter parameters: the ``parameters`` cell convention, strict checks, papermill runs
     coursework.py  the two editions of the exercises (instructor, student) and autograding
+    sandbox.py     where grading runs a submission: bubblewrap, definitions only, limits, scores
     exercises/     the checks the chapters' exercise cells call
     live.py        the population a chapter reads: stored, or trained live when asked for
 

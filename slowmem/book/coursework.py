@@ -34,21 +34,25 @@ checksummed. Then the instructor-only toggle tags are dropped so that the
 stubs show.
 
 **Grading** (:func:`grade_notebook`, ``slowmem grade NOTEBOOK``): the
-exercise cells of a submitted notebook are run headless in a fresh kernel --
-setup and check cells taken from the instructor source (so an edited check
-cannot change a grade), solution cells from the submission (matched by grade
-id) -- and each check cell is scored with nbgrader's rule
-(:func:`nbgrader.utils.determine_grade`: an error or stderr output scores 0,
-otherwise the cell's value is the partial credit). Written answers are listed
-for grading by hand. The chapters' other cells are not run, which keeps a
-grading run to seconds (chapters 5 and 6 train two small networks).
+exercise cells of a submitted notebook are run headless in a fresh kernel inside a
+sandbox (:mod:`slowmem.book.sandbox`: bubblewrap, a temporary folder holding only a
+copy of the submission, no network, memory and time limits) -- setup and check
+cells taken from the instructor source (so an edited check cannot change a grade),
+from the submission's solution cells (matched by grade id) only their definitions
+(functions, imports, literal constants; top-level code that could patch the checks
+never runs) -- and each check cell is scored outside the sandbox with nbgrader's rule
+(an error or stderr output scores 0, otherwise the cell's value is the partial credit;
+stricter than nbgrader, a missing or non-numeric value scores 0). A guard after each
+check scores 0 a check whose machinery changed while it ran; code that names the
+grader or escape hatches is flagged for review. Written answers are listed for
+grading by hand. The chapters' other cells are not run, which keeps a grading run to
+seconds (chapters 5 and 6 train two small networks).
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -58,6 +62,17 @@ from pathlib import Path
 from typing import Any
 
 from slowmem.book import locate_book
+from slowmem.book.sandbox import (
+    GUARD_SNAPSHOT,
+    GUARD_VERIFY,
+    check_memory,
+    check_score,
+    check_timeout,
+    extract_definitions,
+    grader_flags,
+    run_cells,
+    setup_names,
+)
 from slowmem.config import ConfigError
 from slowmem.errors import SlowmemError, StoredFileError
 
@@ -283,19 +298,40 @@ def _titles(nb) -> dict[str, str]:
     return out
 
 
-def _grading_notebook(submitted, source) -> tuple[Any, list[dict], list[dict]]:
-    """The cells to run: setup and checks from ``source``, solutions from ``submitted``."""
-    import nbformat
+def _validate(nb, path: Path) -> None:
+    """StoredFileError unless every cell has text source and mapping metadata, and its nbgrader metadata
+    (if any) is a mapping with a text grade id and numeric points."""
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        raise StoredFileError(f"{path}: the notebook has no list of cells")
+    for i, c in enumerate(cells):
+        where = f"{path}: cell {i}"
+        if not isinstance(c, dict) or not isinstance(c.get("source"), str):
+            got = type(c.get("source")).__name__ if isinstance(c, dict) else type(c).__name__
+            raise StoredFileError(f"{where} has source of type {got}; a cell's source must be text")
+        md = c.get("metadata", {})
+        nbg = md.get("nbgrader") if isinstance(md, dict) else None
+        if not isinstance(md, dict) or (nbg is not None and not isinstance(nbg, dict)):
+            bad = "metadata" if not isinstance(md, dict) else "metadata.nbgrader"
+            raise StoredFileError(f"{where}: {bad} is a {type(md if bad == 'metadata' else nbg).__name__}; "
+                                  "it must be a mapping (nbgrader's cell metadata, schema 3)")
+        if nbg and not isinstance(nbg.get("grade_id", ""), str):
+            raise StoredFileError(f"{where}: nbgrader grade_id is {nbg['grade_id']!r}; it must be text "
+                                  "(letters, digits, - and _)")
+        pts = nbg.get("points", 0) if nbg else 0
+        if isinstance(pts, bool) or not isinstance(pts, (int, float)) or not 0 <= pts < float("inf"):
+            raise StoredFileError(f"{where}: nbgrader points is {pts!r}; it must be a number >= 0")
 
-    subs = {}
-    for c in submitted.cells:
-        gid = _nbgrader(c).get("grade_id")
-        if gid and _nbgrader(c).get("solution"):
-            subs[gid] = c
-    stub = student_notebook(source)
-    stubs = {_nbgrader(c).get("grade_id"): c for c in stub.cells if _nbgrader(c).get("solution")}
+
+def _grading_cells(submitted, source) -> tuple[list[dict], list[dict], list[dict], dict]:
+    """The cells to run (``[{"id", "source", "kind"}]``, see :func:`slowmem.book.sandbox.run_cells`):
+    setup and checks from ``source``, the definitions of the solution cells from ``submitted``."""
+    subs = {_nbgrader(c).get("grade_id"): c for c in submitted.cells
+            if _nbgrader(c).get("grade_id") and _nbgrader(c).get("solution")}
+    stubs = {_nbgrader(c).get("grade_id"): c for c in student_notebook(source).cells if _nbgrader(c).get("solution")}
     titles = _titles(source)
-    cells, checks, manual = [], [], []
+    reserved = setup_names("\n".join(c.source for c in source.cells if _role(c)[1] == "setup"))
+    cells, checks, manual, solutions = [], [], [], {}
     for c in source.cells:
         meta = _nbgrader(c)
         ex, role = _role(c)
@@ -312,97 +348,112 @@ def _grading_notebook(submitted, source) -> tuple[Any, list[dict], list[dict]]:
             continue
         if meta.get("solution"):
             got = subs.get(gid)
-            cell = nbformat.v4.new_code_cell((got if got is not None else stubs[gid]).source)
-            cell.metadata["nbgrader"] = dict(meta)
-            cell.metadata["slowmem_missing"] = got is None
-            cells.append(cell)
+            code, notes = extract_definitions((got if got is not None else stubs[gid]).source, reserved)
+            solutions[gid] = {"missing": got is None, "notes": notes,
+                              "flags": grader_flags(got.source) if got is not None else []}
+            cells.append({"id": gid, "source": code, "kind": "prefix"})
         elif meta.get("grade"):
-            cell = nbformat.v4.new_code_cell(c.source)
-            cell.metadata["nbgrader"] = dict(meta)
-            cells.append(cell)
+            cells += [{"id": gid, "source": c.source, "kind": "check"},
+                      {"id": f"{gid}:guard", "source": GUARD_VERIFY, "kind": "guard"}]
             checks.append({"exercise": ex, "grade_id": gid, "title": titles.get(ex, ""),
                            "max_score": float(meta.get("points", 0))})
         elif role == "setup":
-            cell = nbformat.v4.new_code_cell(c.source)
-            cell.metadata["nbgrader"] = dict(meta)
-            cells.append(cell)
+            cells += [{"id": gid, "source": c.source, "kind": "prefix"},
+                      {"id": f"{gid}:snapshot", "source": GUARD_SNAPSHOT, "kind": "prefix"}]
         # other read-only code cells (follow-ups, role "explore") are not needed by the checks
-    nb = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(source.metadata))
-    return nb, checks, manual
+    return cells, checks, manual, solutions
 
 
-def _text(cell) -> str:
+def _text(outputs: list) -> str:
     parts = []
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "stream":
-            parts.append(o.get("text", ""))
+    for o in outputs:
+        if o.get("output_type") == "stream" and isinstance(o.get("text"), (str, list)):
+            parts.append("".join(o["text"]))
         elif o.get("output_type") == "error":
             parts.append(f"{o.get('ename')}: {o.get('evalue')}\n")
-    return "".join(parts)
+    return "".join(parts)[:20000]
+
+
+def _row(chk: dict, run: dict, sol: dict) -> dict:
+    gid, outs = chk["grade_id"], run["outputs"]
+    notes, flags = list(sol.get("notes", [])), list(sol.get("flags", []))
+    if gid in run["killed"]:
+        score, output, notes = 0.0, "(killed: " + run["killed"][gid] + ")", notes + ["the check " + run["killed"][gid]]
+    elif gid not in outs:
+        score, output = 0.0, "(not run: " + (run["error"] or "grading stopped before this cell") + ")"
+    else:
+        score, why = check_score(outs[gid], chk["max_score"])
+        output = _text(outs[gid])
+        notes += [why] if why else []
+        guard = outs.get(f"{gid}:guard")
+        value = next((o.get("data", {}).get("text/plain") for o in guard or [] if isinstance(o, dict)
+                      and o.get("output_type") == "execute_result"), None)
+        if value != "[]":
+            what = value or (_text(guard) if guard else "the guard after the check did not run")
+            score = 0.0
+            flags.append(f"changed the grader while its check ran ({str(what)[:200]}): scored 0")
+    return {**chk, "score": score, "passed": score >= chk["max_score"], "missing": bool(sol.get("missing")),
+            "output": output, "notes": notes, "flags": flags}
 
 
 def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeout: float = 300.0,
-                   kernel_name: str = "python3") -> dict:
-    """Grade the exercises of one submitted notebook headless; see the module docstring.
+                   kernel_name: str = "python3", sandbox: bool = True, memory_gb: float = 8.0) -> dict:
+    """Grade the exercises of one submitted notebook headless, in a sandbox; see the module docstring
+    and :mod:`slowmem.book.sandbox`.
 
     Args:
         path: the submitted notebook (a student edition notebook, filled in).
         source: the instructor notebook it came from (default: the chapter of the same file name in
             :func:`slowmem.book.locate_book`).
-        timeout: seconds allowed per cell (a cell over it is interrupted and scores 0).
+        timeout: seconds allowed per cell, from 1 to 3600 (a cell over it is interrupted, killed
+            :data:`~slowmem.book.sandbox.GRACE_S` s later if need be, and scores 0).
+        sandbox: run in bubblewrap (ConfigError if it is not installed); False runs the student's code
+            with the caller's own access (``--unsandboxed``).
+        memory_gb: address space allowed per process of the grading run (GiB).
     Returns:
         ``{"notebook", "source", "exercises": [{"exercise", "title", "grade_id", "score", "max_score",
-        "passed", "missing", "output"}], "manual": [...], "score", "max_score", "seconds"}``;
-        ``manual`` lists written answers (graded by hand, not in ``score``).
+        "passed", "missing", "output", "notes", "flags"}], "manual": [...], "flags", "score",
+        "max_score", "seconds"}``; ``manual`` lists written answers (graded by hand, not in ``score``);
+        ``flags`` lists what a reviewer should look at (code touching the grader, escape hatches).
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    from nbgrader.utils import determine_grade
-
     t0 = time.perf_counter()
+    timeout, memory_gb = check_timeout(timeout), check_memory(memory_gb)
     path = Path(path)
     submitted = _read(path)
+    _validate(submitted, path)
     src_path = _source_for(path, source, submitted)
     src = _read(src_path)
+    _validate(src, src_path)
     if not exercise_cells(src):
         raise ConfigError(f"{src_path} has no exercises (no nbgrader cells)")
-    nb, checks, manual = _grading_notebook(submitted, src)
-    env_cwd = str(src_path.resolve().parent)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
-                            interrupt_on_timeout=True, resources={"metadata": {"path": env_cwd}})
-    try:
-        client.execute(env={**os.environ, "MPLBACKEND": "Agg"})
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:   # errors are allowed: a timeout or crash
-        print(f"grading stopped early: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-    by_id = {_nbgrader(c)["grade_id"]: c for c in nb.cells}
-    rows = []
-    for chk in checks:
-        cell = by_id[chk["grade_id"]]
-        sol = by_id.get(chk["grade_id"][:-len("check")] + "solution")
-        ran = any(o.get("output_type") in ("stream", "execute_result", "error") for o in cell.get("outputs", []))
-        score, max_score = determine_grade(cell) if ran else (0.0, chk["max_score"])
-        score = float(score or 0.0)
-        rows.append({**chk, "score": score, "max_score": float(max_score), "passed": score >= float(max_score),
-                     "missing": bool(sol is not None and sol.metadata.get("slowmem_missing")),
-                     "output": _text(cell) if ran else "(not run: grading stopped before this cell)"})
-    return {"notebook": str(path), "source": str(src_path), "exercises": rows, "manual": manual,
+    cells, checks, manual, solutions = _grading_cells(submitted, src)
+    run = run_cells(cells, path, timeout=timeout, memory_gb=memory_gb, kernel_name=kernel_name, sandbox=sandbox)
+    if run["error"]:
+        print(f"{path.name}: grading stopped early: {run['error'].splitlines()[0]}", file=sys.stderr)
+    rows = [_row(chk, run, solutions.get(chk["grade_id"][:-len("check")] + "solution", {})) for chk in checks]
+    flags = [f"exercise {r['exercise']}: {f}" for r in rows for f in r["flags"]]
+    return {"notebook": str(path), "source": str(src_path), "exercises": rows, "manual": manual, "flags": flags,
             "score": sum(r["score"] for r in rows), "max_score": sum(r["max_score"] for r in rows),
-            "seconds": time.perf_counter() - t0}
+            "sandboxed": bool(sandbox), "seconds": time.perf_counter() - t0}
 
 
 def format_grades(result: dict, verbose: bool = False) -> str:
     """A plain-text table of one :func:`grade_notebook` result."""
-    lines = [f"{Path(result['notebook']).name}: graded against {result['source']} in {result['seconds']:.1f} s"]
+    lines = [f"{Path(result['notebook']).name}: graded against {result['source']} in {result['seconds']:.1f} s"
+             + ("" if result.get("sandboxed", True) else " (UNSANDBOXED)")]
     for r in result["exercises"]:
         note = " (solution cell missing)" if r["missing"] else ""
         lines.append(f"  exercise {r['exercise']:<5} {r['score']:g} / {r['max_score']:g}  "
                      f"{'PASS' if r['passed'] else 'FAIL'}  {r['title']}{note}")
+        lines.extend(f"      note: {n}" for n in r.get("notes", []))
+        lines.extend(f"      FLAG: {f}" for f in r.get("flags", []))
         if verbose:
             lines.extend("      " + t for t in r["output"].rstrip().splitlines())
     for m in result["manual"]:
         lines.append(f"  exercise {m['exercise']:<5} ? / {m['max_score']:g}  by hand: written answer "
                      f"{'given' if m['answered'] else 'NOT given'}  {m['title']}")
-    lines.append(f"  autograded total: {result['score']:g} / {result['max_score']:g}")
+    lines.append(f"  autograded total: {result['score']:g} / {result['max_score']:g}"
+                 + (f"  -- FLAGGED for review ({len(result['flags'])})" if result.get("flags") else ""))
     return "\n".join(lines)
 
 
@@ -412,18 +463,25 @@ def format_grades(result: dict, verbose: bool = False) -> str:
 def _cmd_grade(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if a.source is not None and len(a.notebooks) > 1:
         parser.error("--source names the instructor notebook of one submission; grade one notebook at a time")
-    results = []
+    try:                                   # flags are checked before any work
+        timeout, memory = check_timeout(a.timeout), check_memory(a.memory)
+    except ConfigError as e:
+        parser.error(str(e).replace("timeout =", "--timeout").replace("memory =", "--memory"))
+    results, failed = [], 0
     for nb in a.notebooks:
         try:
-            res = grade_notebook(nb, source=a.source, timeout=a.timeout)
-        except SlowmemError as e:
-            parser.error(str(e))
+            res = grade_notebook(nb, source=a.source, timeout=timeout, memory_gb=memory, sandbox=not a.unsandboxed)
+        except SlowmemError as e:          # one bad notebook does not stop the others
+            failed += 1
+            print(f"{parser.prog}: error: {nb}: {e}", file=sys.stderr, flush=True)
+            res = {"notebook": str(nb), "error": str(e)}
+        else:
+            if not a.json:
+                print(format_grades(res, verbose=a.verbose), flush=True)
         results.append(res)
-        if not a.json:
-            print(format_grades(res, verbose=a.verbose), flush=True)
     if a.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=1))
-    return 0
+    return 1 if failed else 0
 
 
 def add_grade_parser(sub) -> argparse.ArgumentParser:
@@ -434,7 +492,11 @@ def add_grade_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("notebooks", nargs="+", type=Path, help="submitted notebook(s), e.g. 02_training.ipynb")
     g.add_argument("--source", type=Path, help="the instructor notebook (default: the book chapter of the same "
                    "file name)")
-    g.add_argument("--timeout", type=float, default=300.0, help="seconds per cell (default 300)")
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds per cell, 1 to 3600 (default 300): a cell "
+                   "over it is interrupted, killed 3 s later, and scores 0")
+    g.add_argument("--memory", type=float, default=8.0, help="GiB of address space per process (default 8)")
+    g.add_argument("--unsandboxed", action="store_true", help="grade without the bubblewrap sandbox: the "
+                   "student's code then runs with your access to your files (use only for trusted notebooks)")
     g.add_argument("--json", action="store_true", help="print the results as JSON")
     g.add_argument("-v", "--verbose", action="store_true", help="also print each check's PASS/FAIL lines")
     g.set_defaults(func=_cmd_grade, parser=g)
