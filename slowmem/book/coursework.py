@@ -439,7 +439,7 @@ def grade_notebook(path: str | Path, *, source: str | Path | None = None, timeou
 
 def format_grades(result: dict, verbose: bool = False) -> str:
     """A plain-text table of one :func:`grade_notebook` result."""
-    lines = [f"{Path(result['notebook']).name}: graded against {result['source']} in {result['seconds']:.1f} s"
+    lines = [f"{result['notebook']}: graded against {result['source']} in {result['seconds']:.1f} s"
              + ("" if result.get("sandboxed", True) else " (UNSANDBOXED)")]
     for r in result["exercises"]:
         note = " (solution cell missing)" if r["missing"] else ""

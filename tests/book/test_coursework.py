@@ -236,3 +236,10 @@ def test_grade_parser_plugs_into_a_cli():
     cw.add_grade_parser(sub)
     a = p.parse_args(["grade", "a.ipynb", "b.ipynb", "--timeout", "60", "-v"])
     assert a.func is cw._cmd_grade and [str(n) for n in a.notebooks] == ["a.ipynb", "b.ipynb"] and a.verbose
+
+
+def test_grades_name_each_submission_by_its_path():
+    res = {"notebook": "alice/01_task.ipynb", "source": "book/01_task.ipynb", "seconds": 1.0, "exercises": [],
+           "manual": [], "score": 0, "max_score": 6}
+    text = cw.format_grades(res) + "\n" + cw.format_grades({**res, "notebook": "bob/01_task.ipynb"})
+    assert text.count("alice/01_task.ipynb: graded") == 1 and text.count("bob/01_task.ipynb: graded") == 1
