@@ -1,7 +1,9 @@
 """The book's notebooks: hygiene, parameters, coursework stubs vs solutions, papermill overrides."""
 import json
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
@@ -72,3 +74,22 @@ def test_bad_parameter_fails_in_first_cells(tmp_path, nb, params, word):
     with pytest.raises(papermill.PapermillExecutionError) as e:
         _papermill(nb, tmp_path, **params)
     assert word in str(e.value)
+
+
+#: A result typed into prose: a signed effect (+0.13, -0.44) or a count of networks ("6 of 8").
+TYPED_RESULT = re.compile(r"(?<![\w.$])[+\-\u2212]\d*\.\d+|\b\d+ of \d+\b")
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_result_is_typed_into_a_chapters_prose(nb):
+    """Every number a chapter reports is computed when the book is built; typed numbers go stale."""
+    cells = nbformat.read(nb, as_version=4).cells
+    typed = [(i, m.group()) for i, c in enumerate(cells) if c.cell_type == "markdown"
+             for m in TYPED_RESULT.finditer(c.source)]
+    assert not typed, f"{nb.name}: results typed into markdown cells (cell, text): {typed}"
+
+
+def test_the_typed_result_rule_catches_what_it_should():
+    assert TYPED_RESULT.search("C4 +0.19 at both") and TYPED_RESULT.search("2 of the 33, 6 of 29")
+    assert TYPED_RESULT.search("an effect of \u22120.44")
+    assert not TYPED_RESULT.search("x0 = 0.1 N(0, 1), margin \u00b10.05, N = 300, 1,500 trials")
