@@ -340,8 +340,25 @@ def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
                 if strata != DEFAULT_STRATA:
                     e = _claim_measure(claim, t, VARIANTS["taxonomy"][taxonomies[0]], options[0], strata)
                     variants.append(_variant(e, taxonomies[0], successes[0], options[0], name))
-        out.append(ClaimResult(claim, statement, main.measure, main, variants, DEFINITIONAL.get(claim)))
+        note = DEFINITIONAL.get(claim)
+        if claim == "C2":
+            note = _c2_readings(main, _evaluate(claim, table, taxonomies[1], successes[0], None))
+        out.append(ClaimResult(claim, statement, main.measure, main, variants, note))
     return out
+
+
+def _c2_readings(ours: Effect, original: Effect) -> str:
+    """C2's two co-primary readings side by side: prevalence under our taxonomy and under the authors' rule."""
+    def one(e: Effect) -> str:
+        ci = "" if e.ci_low is None else f" [{e.ci_low:+.3f}, {e.ci_high:+.3f}]"
+        eff = "n/a" if e.effect is None else f"{e.effect:+.3f}{ci}"
+        return f"{e.verdict} ({eff})"
+
+    same = ours.verdict == original.verdict
+    return (f"prevalence is read under both taxonomies as co-primary readings: ours {one(ours)}, the authors' rule "
+            f"{one(original)}" + ("" if same else "; the verdict depends on the taxonomy (the two rules differ in "
+                                  "networks some of whose starts settle and some oscillate: far/mixed for us, "
+                                  "limit cycles for the authors' code)"))
 
 
 def _variant(e: Effect, taxonomy: str, success: str, option: str | None, strata: str) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..store import read_document
-from .claims import ClaimResult
+from .claims import DEFINITIONAL, ClaimResult
 
 __all__ = ["verdict_box", "read_paper_statements", "paper_box", "variants_table"]
 
@@ -40,7 +40,8 @@ def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
         lines.append(f"<p><b>Compared</b> {html.escape(d['adjustment'])}"
                      + (f". <b>Left out</b>: {left}" if left else "") + ".</p>")
     if result.note:
-        lines.append(f"<p><b>By definition.</b> {html.escape(result.note)}.</p>")
+        label = "By definition." if result.claim in DEFINITIONAL else "Readings."
+        lines.append(f"<p><b>{label}</b> {html.escape(result.note)}.</p>")
     lines.append(f"<p><b>Verdict: {html.escape(m.verdict)}</b> &mdash; {html.escape(m.reason)}.</p>")
     if result.depends_on_reading:
         others = sorted({v["verdict"] for v in result.variants} - {m.verdict})

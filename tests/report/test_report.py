@@ -240,3 +240,11 @@ def test_the_dashboard_has_one_row_per_claim_and_names_what_a_verdict_depends_on
     assert d.loc["C4", "verdict"] == "held" and "measure" in d.loc["C4", "depends on"]
     assert d.loc["C4", "margin"] == "±0.1" and d.loc["C4", "networks"] == "40 / 12"
     assert d.loc["C4", "effect [95 % CI]"].startswith("+0.")
+
+
+def test_c2_states_both_taxonomies_as_co_primary_readings():
+    t = population(40, 12, others=4)
+    t.loc[t[MECHANISM] == SM, "dynamics.mechanism_original"] = "limit cycle"      # the authors' rule disagrees
+    c2 = by_claim(t)["C2"]
+    assert c2.verdict == "held" and "ours held" in c2.note and "the authors' rule contradicted" in c2.note
+    assert "depends on the taxonomy" in c2.note and c2.depends_on_reading
