@@ -1,6 +1,7 @@
 """Figures of the reproduction report: every claim's effect with its interval, at a glance (forest plots)."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +27,7 @@ def _forest(ax, labels: Sequence[str], rows: Sequence[dict], notes: Sequence[str
         ax.axvspan(-band, band, color="#000000", alpha=0.08, lw=0)
     for yi, r, note in zip(y, rows, notes):
         c, mk = VERDICT_COLORS.get(r["verdict"], "k"), _VERDICT_MARKERS.get(r["verdict"], "o")
-        ax.text(1.02, yi, note, transform=ax.get_yaxis_transform(), va="center", fontsize=9)
+        ax.text(1.02, yi, textwrap.fill(note, 24), transform=ax.get_yaxis_transform(), va="center", fontsize=10)
         if r["effect"] is None:
             ax.text(0, yi, "no comparison possible", ha="center", va="center", fontsize=9, color=c)
             continue
@@ -36,14 +37,15 @@ def _forest(ax, labels: Sequence[str], rows: Sequence[dict], notes: Sequence[str
             ax.plot([r["lo90"], r["hi90"]], [yi, yi], color=c, lw=4.5, solid_capstyle="butt", alpha=0.6)
         ax.plot([r["effect"]], [yi], mk, color=c, ms=8, mec="k", mew=0.6)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(y, labels, fontsize=10)
+    ax.set_yticks(y, [textwrap.fill(lab, 30) for lab in labels], fontsize=11)
     ax.set_ylim(-0.7, len(labels) - 0.3)
     handles = [plt.Line2D([], [], color=c, marker=_VERDICT_MARKERS[v], lw=2.5, mec="k", mew=0.6, label=v)
                for v, c in VERDICT_COLORS.items() if v in {r["verdict"] for r in rows}]
     if band is not None:
         handles.append(plt.Rectangle((0, 0), 1, 1, color="#000000", alpha=0.08, label="inside the margin"))
-    ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+    ax.legend(handles=handles, fontsize=10, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
               frameon=False)
+    ax.tick_params(axis="x", labelsize=10)
 
 
 def _signed(e: dict, sign: int, scale: float = 1.0) -> dict:
@@ -72,10 +74,10 @@ def claims_forest(results) -> Figure:
     notes = [f"{r.main.verdict}; margin ±{r.main.margin:g}; n " + ", ".join(str(v) for v in r.main.n.values())
              if r.main.margin is not None else f"{r.main.verdict}; n " + ", ".join(str(v) for v in r.main.n.values())
              for r in rows]
-    fig, ax = plt.subplots(figsize=(10, 0.7 * len(rows) + 1.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.5, 1.0 * len(rows) + 1.8), constrained_layout=True)
     _forest(ax, [f"{r.claim}: {r.measure}" for r in rows], drawn, notes, band=1.0)
-    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin (right of 0: as the paper says; "
-                  "shaded: too small to be the claim)")
+    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin\n(right of 0: as the paper "
+                  "says; shaded: too small to be the claim)", fontsize=10)
     return fig
 
 
@@ -94,7 +96,7 @@ def variants_forest(result, *, same_population: bool = True) -> Figure:
         rows.append({"label": v["measure"] + tag, **v})
     drawn = [_signed(r, m.direction) for r in rows]
     notes = [f"{r['verdict']}; n " + ", ".join(str(x) for x in r["n"].values()) for r in rows]
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.5, 0.8 * len(rows) + 1.8), constrained_layout=True)
     _forest(ax, [r["label"] for r in rows], drawn, notes, band=m.margin)
     unit = f"; shaded: inside the margin ±{m.margin:g}" if m.margin is not None else ""
     ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims{unit}")
@@ -156,8 +158,8 @@ def effects_comparison(effects) -> Figure:
         drawn.append(_signed(e, r.direction, MARGINS[claim][0]))
         notes.append(f"{r.verdict}; n SM {group_count(r.n_sm, r.n_sm_all)}, FP {group_count(r.n_fp, r.n_fp_all)}")
     labels = [f"{claim}, {setting}" for claim, setting in effects.index]   # the measures: effects.measure
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(rows) + 1.8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(8.5, 0.8 * len(rows) + 1.8), constrained_layout=True)
     _forest(ax, labels, drawn, notes, band=1.0)
-    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin (shaded: too small to be the "
-                  "claim)")
+    ax.set_xlabel("effect in the paper's direction, in units of the claim's margin\n(shaded: too small to be the "
+                  "claim)", fontsize=10)
     return fig
