@@ -113,6 +113,6 @@ def test_effects_comparison_draws_one_row_per_claim_and_setting():
     fig = effects_comparison(eff)
     labels = [lab.get_text() for lab in fig.axes[0].get_yticklabels()]
     assert [lab.split(":")[0] for lab in labels] == ["C4, x", "C4, y", "C6, x", "C6, y"]
-    texts = [x.get_text() for x in fig.axes[0].texts]
+    texts = [x.get_text().replace("\n", " ") for x in fig.axes[0].texts]   # notes wrap; compare unwrapped
     assert texts.count("no comparison possible") == 3       # C4 y, and C6 in both (no distraction measure)
     assert texts.count("inconclusive; n SM 0 of 24, FP 0") == 1   # every row says its verdict and n, drawn or not
