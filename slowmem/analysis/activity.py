@@ -96,10 +96,16 @@ def activity_profile(net: DynamicalSystem, task: SPMTask, trial_end_states: torc
         states = torch.cat([x0.unsqueeze(0), sim.states[:-1]])                  # (T, B, K, N)
         frac = (torch.tanh(states).abs() > cfg.saturation).to(torch.float64).mean(-1)   # (T, B, K)
     frac_np = frac.cpu().numpy()
-    per = {p: frac_np[task.windows[p]].mean((0, 2)) for p in PERIODS}
+    per = {p: _per_network_mean(frac_np[task.windows[p]]) for p in PERIODS}
     delay_steps = np.concatenate([np.arange(task.T)[task.windows[p]] for p in ("delay1", "delay2")])
-    sat_delay = frac_np[delay_steps].mean((0, 2))
+    sat_delay = _per_network_mean(frac_np[delay_steps])
     sat_resp = per["response"]
     return ActivityProfile(np.asarray(net.seeds), start, types, frac_np, per, sat_delay, sat_resp,
                            phasic_index(sat_resp, sat_delay), cfg.saturation, states if keep_states else None,
                            time.perf_counter() - t0)
+
+
+def _per_network_mean(x: np.ndarray) -> np.ndarray:
+    """``(T, B, K) -> (B,)``: each network's mean over steps and conditions, summed in the same order whatever
+    the batch (a mean over axes 0 and 2 of the whole array rounds differently with B)."""
+    return np.array([np.ascontiguousarray(x[:, b]).mean() for b in range(x.shape[1])])

@@ -322,6 +322,9 @@ def test_trained_network_summary_is_deterministic(task):
     assert out == summarize(trained.networks, task_, ev.trial_end_states, cfg=small)
     assert [o["mechanism"] for o in out] == a.mechanisms.label.tolist()
     json.dumps(out, allow_nan=False)
+    # and each network's summary is the same, to the last bit, whatever the batch it is analysed in
+    alone = [summarize(trained.networks.select([b]), task_, ev.trial_end_states[[b]], cfg=small)[0] for b in (0, 1)]
+    assert alone == out
     with pytest.raises(ShapeError, match="trial_end_states"):
         summarize(trained.networks, task_, ev.trial_end_states[:, :3])
 
