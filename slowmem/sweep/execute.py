@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +30,8 @@ from ..runtime import Runtime, as_runtime
 from .pipeline import run_unit
 from .plan import ANALYZE_CHOICES
 
-__all__ = ["SweepOptions", "BACKENDS", "JOB_DEFAULTS", "DEFAULT_BATCH", "make_jobqueue_cluster", "pin_workers",
-           "execute", "default_batch"]
+__all__ = ["SweepOptions", "JobsGone", "BACKENDS", "JOB_DEFAULTS", "DEFAULT_BATCH", "make_jobqueue_cluster",
+           "pin_workers", "execute", "default_batch"]
 
 BACKENDS = ("local", "slurm", "pbs", "none")
 #: Networks per work unit when --batch is not given (CPU: the six fb values of one g J train in lockstep).
@@ -39,6 +40,10 @@ DEFAULT_BATCH = MappingProxyType({"cpu": 6, "cuda": 16})
 JOB_DEFAULTS = MappingProxyType({"cores": 4, "memory": "16GB", "walltime": "04:00:00", "jobs": 1})
 #: The command each job-queue backend submits with.
 _SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
+#: Seconds every batch job's workers must stay gone before the units still waiting are given up (a nanny
+#: restarting a worker leaves a gap of a second or so), and how often a job-queue sweep looks.
+JOBS_GONE_GRACE_S = 20.0
+JOBS_POLL_S = 2.0
 
 
 @dataclass
@@ -228,10 +233,14 @@ def execute(payloads: list[dict], opts: SweepOptions) -> Iterator[tuple[int, Any
         token = uuid.uuid4().hex[:8]
         futures = {client.submit(run_unit, p, key=f"slowmem-unit-{token}-{i}", pure=False): i
                    for i, p in enumerate(payloads)}
-        for fut in as_completed(futures):
+        if cluster is None or opts.backend == "local":
+            finished = ((fut, None) for fut in as_completed(futures))
+        else:                                             # job-queue workers can all go away: do not wait for ever
+            finished = _until_jobs_gone(client, futures, _JobWatch(client, cluster))
+        for fut, gone in finished:
             i = futures[fut]
             try:
-                res = fut.result()
+                res = gone if gone is not None else fut.result()
             except Exception as e:                        # noqa: BLE001 - stored as the reason
                 res = e
             fut.release()
@@ -240,6 +249,65 @@ def execute(payloads: list[dict], opts: SweepOptions) -> Iterator[tuple[int, Any
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class JobsGone(RuntimeError):
+    """Every batch job of the sweep ended (cancelled, past its walltime, killed) with work units still waiting."""
+
+
+class _JobWatch:
+    """Says when every job a job-queue cluster submitted has had its workers connect and then lose them all.
+
+    Nothing resubmits a job that ended, so the units still waiting would wait for ever. A job counts as gone
+    only after its workers were seen (a job still pending in the queue is waited for) and once all jobs have
+    been gone for ``grace`` seconds.
+    """
+
+    def __init__(self, client, cluster, grace: float | None = None, clock=time.monotonic):
+        self.client, self.clock = client, clock
+        self.grace = JOBS_GONE_GRACE_S if grace is None else grace
+        self.jobs = {str(name) for name in cluster.worker_spec}    # one spec per job: name or name-<k> workers
+        self.seen: set[str] = set()
+        self.gone_since: float | None = None
+
+    def _job(self, worker_name) -> str | None:
+        name = str(worker_name)
+        return next((j for j in self.jobs if name == j or name.startswith(j + "-")), None)
+
+    def all_gone(self) -> bool:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        alive = {self._job(w.get("name")) for w in workers} - {None}
+        self.seen |= alive
+        if alive or not self.jobs or self.seen != self.jobs:
+            self.gone_since = None
+            return False
+        if self.gone_since is None:
+            self.gone_since = self.clock()
+        return self.clock() - self.gone_since >= self.grace
+
+
+def _until_jobs_gone(client, futures, watch: _JobWatch, poll: float | None = None) -> Iterator[tuple[Any, Any]]:
+    """``(future, None)`` as each completes; once ``watch`` says every job is gone, ``(future, JobsGone)`` for each
+    of the rest."""
+    from distributed import wait
+
+    pending = set(futures)
+    while pending:
+        try:
+            finished = wait(pending, timeout=JOBS_POLL_S if poll is None else poll, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            finished = set()
+        gone = watch.all_gone()                          # every round, so that no job's workers go unseen
+        for fut in finished:
+            pending.discard(fut)
+            yield fut, None
+        if pending and not finished and gone:
+            client.cancel(list(pending))
+            err = JobsGone("every batch job of this sweep ended (cancelled, past its walltime or killed) before "
+                           "this unit ran to the end; run the same command again to continue")
+            for fut in list(pending):
+                yield fut, err
+            return
 
 
 def _pin_to(core: int) -> list[int]:
