@@ -173,8 +173,14 @@ def _with(t: pd.DataFrame, values: pd.Series | None) -> pd.DataFrame:
     return t.assign(_value=np.nan if values is None else values)
 
 
+#: How SM-vs-FP comparisons can be stratified (:func:`strata_check`): the book's rule is within fb and g.
+STRATA: dict[str, str | None] = {"fb and g": "_fb_g", "fb": "fb", "none (pooled)": None}
+#: The default: cells of fb x g, the two settings that shape both the mechanism and the memory.
+DEFAULT_STRATA = STRATA["fb and g"]
+
+
 def _compare(t: pd.DataFrame, group_col: str, values: pd.Series | None, direction: int, measure: str,
-             a: str = SM, b: str = FP, strata: str | None = "_fb_g", margin: float | None = None) -> Effect:
+             a: str = SM, b: str = FP, strata: str | None = DEFAULT_STRATA, margin: float | None = None) -> Effect:
     tt = _with(t, values)
     if group_col not in tt.columns:
         tt = tt.assign(**{group_col: None})
@@ -242,7 +248,7 @@ def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
 
 
 def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str,
-                   strata: str | None = "_fb_g") -> Effect:
+                   strata: str | None = DEFAULT_STRATA) -> Effect:
     kw = dict(strata=strata, margin=MARGINS[claim][0] if claim in MARGINS else None)
     if claim == "C3":
         if VARIANTS["activity"][option] == "saturation":
@@ -262,10 +268,6 @@ def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str,
     raise ConfigError(f"unknown claim {claim!r}")
 
 
-#: How SM-vs-FP comparisons can be stratified (:func:`strata_check`): the book's rule is within fb and g.
-STRATA: dict[str, str | None] = {"fb and g": "_fb_g", "fb": "fb", "none (pooled)": None}
-#: The default: cells of fb x g, the two settings that shape both the mechanism and the memory.
-DEFAULT_STRATA = STRATA["fb and g"]
 #: What each comparative claim's default comparison adjusts for.
 _ADJUSTMENT = {c: "within cells of fb and g (each cell with at least 2 networks of each group), pooled with "
                   "weights n_SM n_FP / (n_SM + n_FP)" for c in ("C3", "C4", "C5", "C6")}
