@@ -45,8 +45,9 @@ ANALYSES: dict[str, str] = {
 }
 
 #: Version of each summary's format and meaning (1: slowmem 0.1; memory 2: every protocol variant and the
-#: per-network forgetting measures; dynamics 2: also the original code's taxonomy rule).
-SUMMARY_VERSIONS: dict[str, int] = {"memory": 3, "dynamics": 3}
+#: per-network forgetting measures; dynamics 2: also the original code's taxonomy rule; memory 4: standard
+#: errors over each network's conditions and the noise tolerance).
+SUMMARY_VERSIONS: dict[str, int] = {"memory": 4, "dynamics": 3}
 
 
 def get_analysis(name: str) -> Callable:

@@ -30,6 +30,7 @@ from ..runtime import Runtime
 from ..system import DynamicalSystem
 from ..task import SPMTask
 from .forgetting import ForgettingCurve, forgetting_curves, memory_config
+from .precision import CENSORING, condition_mean_se, noise_tolerance, noise_tolerance_se
 from .robustness import StressTest, distraction, interruptions
 
 __all__ = ["MemoryResults", "run_memory", "summarize", "frames_from_summaries", "bootstrap_band",
@@ -75,28 +76,25 @@ class MemoryResults:
         out = [{"forgetting": {}, "distraction": {}, "interruption": {}} for _ in range(B)]
         for proto, fc in self.forgetting.items():
             horizon, half = fc.memory_horizon(), fc.half_failure_delay(cfg.half_failure)
-            long_fail, counts, p = fc.long_delay_failure(cfg.long_delay_from), fc.failure_type_counts(), \
-                fc.failure_probability()
+            counts, p = fc.failure_type_counts(), fc.failure_probability()
+            long_fail, long_se = condition_mean_se(fc.failed, fc.delays >= cfg.long_delay_from - 1e-9)
             for b in range(B):
                 out[b]["forgetting"][proto] = {
                     "delays": [float(d) for d in fc.delays], "failure_probability": [float(v) for v in p[b]],
                     "trials_per_delay": int(fc.failed.shape[-1]), "memory_horizon": horizon[b],
                     "half_failure_delay": half[b], "long_delay_failure": _f(long_fail[b]),
-                    "failure_types": counts[b]}
+                    "long_delay_failure_se": _f(long_se[b]), "failure_types": counts[b]}
         for key, tests in (("distraction", self.distraction), ("interruption", self.interruption)):
             for name, st in tests.items():
-                r = st.failure_ratio()
-                disturbed = st.levels > 0
-                for b in range(B):
-                    out[b][key][name] = {"failure_ratio": {level_key(x): float(v) for x, v in zip(st.levels, r[b])},
-                                         "mean_failure": _f(r[b][disturbed].mean()) if disturbed.any() else None,
-                                         "trials_per_level": int(st.failed.shape[-1])}
+                for b, entry in enumerate(_stress_entries(st, cfg, with_tolerance=key == "distraction")):
+                    out[b][key][name] = entry
         first = self.forgetting[cfg.forgetting_protocols[0]]
         it = next(iter(self.interruption.values()))
         for b in range(B):
             ours = out[b]["forgetting"][cfg.forgetting_protocols[0]]
             out[b].update(memory_horizon=ours["memory_horizon"], forgets=ours["memory_horizon"] is not None,
                           half_failure_delay=ours["half_failure_delay"], long_delay_failure=ours["long_delay_failure"],
+                          long_delay_failure_se=ours["long_delay_failure_se"],
                           n_off_by_fraction={level_key(f): int(n) for f, n in zip(it.levels, it.n_off)},
                           trials_per_level=int(it.failed.shape[-1]), trials_per_delay=int(first.failed.shape[-1]))
         return out
@@ -105,6 +103,29 @@ class MemoryResults:
 def _f(x) -> float | None:
     x = float(x)
     return x if np.isfinite(x) else None
+
+
+def _stress_entries(st: StressTest, cfg: MemoryConfig, *, with_tolerance: bool) -> list[dict]:
+    """Per network of one stress test: the failure curve, its mean over the disturbed levels with a standard
+    error over conditions, and (distraction) the noise tolerance with the standard error of its log2."""
+    order = np.argsort(st.levels)
+    levels, failed = st.levels[order], st.failed[:, order]
+    r = failed.mean(-1)
+    disturbed = levels > 0
+    mean, se = condition_mean_se(failed, disturbed)
+    if with_tolerance and disturbed.any():
+        tol, cens = noise_tolerance(levels, r, cfg.tolerance_failure)
+        tol_se = noise_tolerance_se(levels, failed, cfg.tolerance_failure, n_resamples=cfg.tolerance_resamples)
+    out = []
+    for b in range(len(st.seeds)):
+        e = {"failure_ratio": {level_key(x): float(v) for x, v in zip(levels, r[b])},
+             "mean_failure": _f(mean[b]), "mean_failure_se": _f(se[b]),
+             "trials_per_level": int(failed.shape[-1])}
+        if with_tolerance and disturbed.any():
+            e.update(tolerance=_f(tol[b]), log2_tolerance=_f(np.log2(tol[b])), log2_tolerance_se=_f(tol_se[b]),
+                     tolerance_censored=CENSORING[int(cens[b])])
+        out.append(e)
+    return out
 
 
 def _with_control(levels: Sequence[float]) -> tuple[float, ...]:
@@ -150,7 +171,7 @@ def summarize(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.
               runtime: Runtime | None = None) -> list[dict]:
     """Memory under stress, one JSON-ready dict per network (same order as ``networks.seeds``).
 
-    Keys of each dict (summary version 2):
+    Keys of each dict (summary version 4):
 
     * ``forgetting``: per protocol of ``cfg.forgetting_protocols`` (``replace``,
       ``extend``): ``delays``, ``failure_probability`` (lists),
@@ -159,17 +180,22 @@ def summarize(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.
       probability reaches ``cfg.half_failure``; None if none),
       ``long_delay_failure`` (mean failure probability over delays
       ``>= cfg.long_delay_from``), ``failure_types`` (``{"fixed-time": n,
-      "asymptotic": m}`` over all failed trials).
+      "asymptotic": m}`` over all failed trials), ``long_delay_failure_se`` (its standard error over the
+      network's conditions, :func:`~slowmem.analysis.precision.condition_mean_se`).
     * ``distraction``: per distractor of ``cfg.distractors`` (``literal``,
       ``zero_mean``): ``failure_ratio`` (``{"0": r, "0.1": r, ...}``, ``"0"``
       the noiseless control), ``mean_failure`` (over the disturbed levels:
       the area under the failure curve, each level weighted alike) and
       ``trials_per_level`` (the readings after the first run
-      ``cfg.variant_repeats`` of the draws: fewer trials, the same ones).
+      ``cfg.variant_repeats`` of the draws: fewer trials, the same ones),
+      ``mean_failure_se`` (over conditions), ``tolerance`` (the level at which the failure ratio first
+      reaches ``cfg.tolerance_failure``, :func:`~slowmem.analysis.precision.noise_tolerance`),
+      ``log2_tolerance``, ``log2_tolerance_se`` (resampling the conditions) and
+      ``tolerance_censored`` (None, or which bound the tolerance is).
     * ``interruption``: per protocol of ``cfg.interruptions`` (``stim1``,
-      ``whole_trial``): the same three keys over silenced fractions.
+      ``whole_trial``): the same keys over silenced fractions, without the tolerance.
     * the first protocol's ``memory_horizon``, ``forgets``,
-      ``half_failure_delay``, ``long_delay_failure`` also at the top level;
+      ``half_failure_delay``, ``long_delay_failure``, ``long_delay_failure_se`` also at the top level;
       ``n_off_by_fraction``, ``trials_per_level``, ``trials_per_delay``.
 
     The delay grid defaults to ``cfg.summary_delay_step`` (2 time units, 100

@@ -51,9 +51,10 @@ class MemoryConfig(RefusesRunSettings):
         2.0, kind="float", lo=0, lo_open=True,
         help="the coarser grid step slowmem.analysis.memory.summarize uses by default (keeps one N = 300 "
              "network's summary to seconds; the paper's grid stays available through delay_step)")
-    n_draws: int = param(1, kind="int", lo=1, hi=1000,
+    n_draws: int = param(4, kind="int", lo=1, hi=1000,
                          help="stimulus draws per (trial type, start state) in the forgetting curve (each draw is "
-                              "run at every delay)")
+                              "run at every delay); 4 gives 64 conditions per delay, enough for each network's "
+                              "long-delay failure to carry a standard error over its conditions")
     failure_tolerance: float = param(ACCURACY_TOLERANCE, kind="float", lo=0, lo_open=True,
                                      help="see the failure rule (default: ACCURACY_TOLERANCE)")
     asymptotic_tolerance: float = param(
@@ -80,6 +81,14 @@ class MemoryConfig(RefusesRunSettings):
     interruption_fractions: tuple[float, ...] = param(
         INTERRUPTION_FRACTIONS, kind="levels", lo=0, hi=1,
         help="fractions of N whose input is silenced during stimulus 1 (0: the uninterrupted control)")
+    tolerance_failure: float = param(
+        0.25, kind="float", lo=0, lo_open=True, hi=1,
+        help="the noise tolerance of a network is the disturbance level at which its failure ratio first reaches "
+             "this (0.25: half of the chance failure rate of the task's two-way decision), interpolated in log2 of "
+             "the level (slowmem.analysis.precision.noise_tolerance)")
+    tolerance_resamples: int = param(
+        200, kind="int", lo=2, hi=10 ** 5,
+        help="resamples of a network's conditions behind the standard error of its log2 noise tolerance")
     long_delay_from: float = param(50.0, kind="float", lo=0,
                                    help="the long-delay failure probability is the mean of the curve over delays "
                                         "at least this long (time units)")

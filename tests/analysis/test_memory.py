@@ -183,7 +183,8 @@ def test_latch_network_solves_the_task(latch):
 def test_fixed_point_memories_never_fail_under_delay_extension(latch, ctask):
     net, ev = latch
     c = forgetting_curve(net, ctask, ev.trial_end_states, delay_step=2.5)
-    assert c.delays[0] == 1.0 and c.delays[-1] == 198.5 and c.failed.shape == (2, len(c.delays), 16)
+    K = 16 * MemoryConfig().n_draws                          # 4 types x 4 starts x the draws
+    assert c.delays[0] == 1.0 and c.delays[-1] == 198.5 and c.failed.shape == (2, len(c.delays), K)
     p = c.failure_probability()
     long = c.delays >= 5
     # the bistable network: not one failed trial from the trained delay up to ~200 time units
@@ -346,6 +347,14 @@ def test_summarize_deterministic_and_json_ready(trained):
     assert s["memory_horizon"] == s["forgetting"]["replace"]["memory_horizon"]
     ratios = s["distraction"]["literal"]["failure_ratio"]
     assert s["distraction"]["literal"]["mean_failure"] == pytest.approx((ratios["1"] + ratios["10"]) / 2)
+    # each measure carries its standard error over the network's conditions, and the noise tolerance its bounds
+    lit = s["distraction"]["literal"]
+    assert s["long_delay_failure_se"] == s["forgetting"]["replace"]["long_delay_failure_se"] >= 0
+    assert lit["mean_failure_se"] >= 0 and lit["log2_tolerance_se"] >= 0
+    assert 1.0 <= lit["tolerance"] <= 10.0 and lit["log2_tolerance"] == pytest.approx(math.log2(lit["tolerance"]))
+    assert lit["tolerance_censored"] in (None, "at most the first level", "at least the largest level")
+    assert (lit["tolerance_censored"] == "at least the largest level") == (ratios["10"] < cfg.tolerance_failure)
+    assert "tolerance" not in s["interruption"]["stim1"] and "mean_failure_se" in s["interruption"]["stim1"]
 
 
 def test_batch_independence_and_chunking(latch, ctask):
