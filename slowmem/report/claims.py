@@ -27,11 +27,12 @@ from scipy import stats
 from ..config import MECHANISMS, ConfigError
 from ..store import MECHANISM
 from .population import SHARES_COLUMN
+from .prevalence import READINGS, mechanism_readings
 from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdict_of
 
-__all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE", "claim_effect",
-           "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
-           "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "SM", "FP"]
+__all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "VARIANT_MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE",
+           "claim_effect", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
+           "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "measurement_precision", "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
 
@@ -56,8 +57,15 @@ MARGINS: dict[str, tuple[float, str, str]] = {
            "fails long delays clearly more often: one trial in ten or more"),
     "C5": (1.0, "fixed points on the memory", "'fewer attractors than memories' must mean at least one attractor "
            "fewer on the memory, a whole fixed point"),
-    "C6": (0.10, "failure ratio under distraction", "'considerably more robust' means failing at least one trial "
-           "in ten less often at the same noise"),
+    "C6": (0.585, "log2 of the distractor level a network tolerates", "'considerably more robust' means tolerating "
+           "at least half as much noise again (1.5 times the level, log2 1.5 = 0.585) before failing half as often as "
+           "chance"),
+}
+
+#: Margins of the variant measures whose unit is not the claim's default one: (claim, summary) -> (margin, unit).
+#: C6's all-level mean failure: at least one trial in ten fewer failures at the same noise.
+VARIANT_MARGINS: dict[tuple[str, str], tuple[float, str]] = {
+    ("C6", "mean_failure"): (0.10, "failure ratio, mean over the disturbed levels"),
 }
 
 #: C5 as the paper measures it is fixed by the taxonomy: a network is "slow manifold" when it has fewer
@@ -82,10 +90,13 @@ VARIANTS = {
                 "original, <= 5 % of replays RMSE > 0.05": ("error_rate_0.05", 0.05)},
     "forgetting": {f"{p}: {m}": (p, m) for p, m in itertools.product(
         ("replace", "extend"), ("long-delay failure", "reaches half failure", "any failure"))},
-    "noise": {"distraction, literal (uniform*sigma + 0.5)": "distraction.literal",
-              "distraction, zero-mean": "distraction.zero_mean",
-              "interruption, stimulus 1": "interruption.stim1",
-              "interruption, whole trial": "interruption.whole_trial"},
+    "noise": {"distraction, literal (uniform*sigma + 0.5): log2 noise tolerance": ("distraction.literal",
+                                                                                  "log2_tolerance"),
+              "distraction, zero-mean: log2 noise tolerance": ("distraction.zero_mean", "log2_tolerance"),
+              "distraction, literal: mean failure over all levels": ("distraction.literal", "mean_failure"),
+              "distraction, zero-mean: mean failure over all levels": ("distraction.zero_mean", "mean_failure"),
+              "interruption, stimulus 1: mean failure": ("interruption.stim1", "mean_failure"),
+              "interruption, whole trial: mean failure": ("interruption.whole_trial", "mean_failure")},
     "activity": {"delay saturation (FP - SM)": "saturation", "phasic index (SM - FP)": "phasic"},
 }
 
@@ -100,6 +111,7 @@ class ClaimResult:
     main: Effect
     variants: list[dict] = field(default_factory=list)
     note: str | None = None
+    precision: dict | None = None
 
     @property
     def verdict(self) -> str:
@@ -118,7 +130,8 @@ class ClaimResult:
                 "direction": m.direction, "margin": m.margin, "ci90_low": m.ci90_low, "ci90_high": m.ci90_high,
                 "tost_p": m.tost_p, "clears_margin": m.clears_margin, "margin_sensitivity": m.margin_sensitivity,
                 "adjustment": _ADJUSTMENT.get(self.claim), "left_out": _left_out(m), "note": self.note,
-                "depends_on_reading": self.depends_on_reading, "variants": self.variants}
+                "depends_on_reading": self.depends_on_reading, "precision": self.precision,
+                "variants": self.variants}
 
 
 # --------------------------------------------------------------------------- population subsets
@@ -223,15 +236,17 @@ def _claim_c1(t: pd.DataFrame, group_col: str) -> Effect:
 def _claim_c2(t: pd.DataFrame, group_col: str, seed: int = 0) -> Effect:
     labels = t[group_col].to_numpy() if group_col in t else np.array([])
     n = len(labels)
-    ns = {m: int((labels == m).sum()) for m in MECHANISMS}
+    ns = {m: int((labels == m).sum()) for m in [*MECHANISMS, *sorted({str(x) for x in labels} - set(MECHANISMS))]}
     if n < 2:
         return Effect("SM share - largest other share", None, None, None, None, ns, ns, {}, 1,
                       *verdict_of(None, None, None, {"networks": n}, 1))
-    code = np.array([list(MECHANISMS).index(x) for x in labels])
+    classes = list(MECHANISMS) + sorted({str(x) for x in labels} - set(MECHANISMS))   # e.g. "far", "mixed" apart
+    code = np.array([classes.index(str(x)) for x in labels])
+    sm = classes.index(SM)
 
     def margin(x, axis=-1):
-        shares = np.stack([(x == k).mean(axis=axis) for k in range(4)])
-        return shares[1] - np.max(np.delete(shares, 1, axis=0), axis=0)
+        shares = np.stack([(x == k).mean(axis=axis) for k in range(len(classes))])
+        return shares[sm] - np.max(np.delete(shares, sm, axis=0), axis=0)
 
     est = float(margin(code))
     if np.ptp(code) == 0:
@@ -263,9 +278,62 @@ def _claim_measure(claim: str, t: pd.DataFrame, group_col: str, option: str,
         return _compare(t, group_col, t.get("dynamics.manifold.n_fixed_points_on_memory"), -1,
                         "fixed points on the memory (slow-point search), SM - FP", **kw)
     if claim == "C6":
-        col = f"memory.{VARIANTS['noise'][option]}.mean_failure"
-        return _compare(t, group_col, t.get(col), -1, f"{option}: mean failure over levels, SM - FP", **kw)
+        test, summary = VARIANTS["noise"][option]
+        if summary == "log2_tolerance":                          # more robust: a larger tolerated level
+            return _compare(t, group_col, t.get(f"memory.{test}.log2_tolerance"), 1, f"{option}, SM - FP", **kw)
+        kw["margin"] = VARIANT_MARGINS[("C6", summary)][0]
+        return _compare(t, group_col, t.get(f"memory.{test}.{summary}"), -1, f"{option}, SM - FP", **kw)
     raise ConfigError(f"unknown claim {claim!r}")
+
+
+#: The stored standard error of each per-network measure (:mod:`slowmem.analysis.precision`), by value column.
+_SE_SUFFIX = {"long_delay_failure": "long_delay_failure_se", "log2_tolerance": "log2_tolerance_se",
+              "mean_failure": "mean_failure_se"}
+
+
+def _value_columns(claim: str, option: str | None) -> tuple[str, str] | None:
+    """The (value, standard error) columns of a claim's reading, where the measure has a per-network SE."""
+    if claim == "C4":
+        protocol, measure = VARIANTS["forgetting"][option]
+        if measure != "long-delay failure":
+            return None
+        base = f"memory.forgetting.{protocol}.long_delay_failure"
+        return base, f"{base}_se"
+    if claim == "C6":
+        test, summary = VARIANTS["noise"][option]
+        return f"memory.{test}.{summary}", f"memory.{test}.{_SE_SUFFIX[summary]}"
+    return None
+
+
+def measurement_precision(t: pd.DataFrame, group_col: str, claim: str, option: str | None,
+                          e: Effect) -> dict | None:
+    """How much each network's own measurement noise weighs against the group comparison of ``e``.
+
+    Over the networks ``e`` compares (cells of fb x g with at least :data:`~slowmem.report.stats.MIN_PER_CELL`
+    of each group): the median and largest per-network standard error per group, and the standard error that
+    measurement noise alone gives the difference of group means, ``sqrt(mean(se_SM^2)/n_SM +
+    mean(se_FP^2)/n_FP)``, beside the effect's own (the 95 % half-width / 1.96). None where the measure has
+    no stored standard error (populations summarised before memory summary version 4).
+    """
+    cols = _value_columns(claim, option)
+    if cols is None or cols[1] not in t.columns or group_col not in t.columns:
+        return None
+    value, se = cols
+    tt = t.assign(_v=pd.to_numeric(t.get(value), errors="coerce"), _se=pd.to_numeric(t[se], errors="coerce"),
+                  _cell=t["fb"].astype(str) + " / " + t["g"].astype(str))
+    tt = tt[tt[group_col].isin([SM, FP]) & tt["_v"].notna() & tt["_se"].notna()]
+    counts = tt.groupby(["_cell", group_col]).size().unstack(fill_value=0).reindex(columns=[SM, FP], fill_value=0)
+    cells = counts.index[(counts[SM] >= MIN_PER_CELL) & (counts[FP] >= MIN_PER_CELL)]
+    tt = tt[tt["_cell"].isin(cells)]
+    if tt.empty:
+        return None
+    per = {g: tt.loc[tt[group_col] == g, "_se"].to_numpy(float) for g in (SM, FP)}
+    noise = float(np.sqrt(sum((v ** 2).mean() / len(v) for v in per.values() if len(v))))
+    effect_se = None if e.ci_low is None else (e.ci_high - e.ci_low) / 2 / 1.96
+    return {"se_column": se, "median_se": {g: float(np.median(v)) for g, v in per.items() if len(v)},
+            "max_se": {g: float(v.max()) for g, v in per.items() if len(v)},
+            "measurement_se_of_difference": noise, "effect_se": effect_se,
+            "share_of_effect_se": None if not effect_se else noise / effect_se}
 
 
 #: What each comparative claim's default comparison adjusts for.
@@ -345,7 +413,21 @@ def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
         note = DEFINITIONAL.get(claim)
         if claim == "C2":
             note = _c2_readings(main, _evaluate(claim, table, taxonomies[1], successes[0], None))
-        out.append(ClaimResult(claim, statement, main.measure, main, variants, note))
+            variants += _mixed_readings(table, successes[0], default_strata)
+        precision = measurement_precision(_analysed(table, successes[0]), VARIANTS["taxonomy"][taxonomies[0]],
+                                          claim, options[0], main) if claim in _OPTIONS else None
+        out.append(ClaimResult(claim, statement, main.measure, main, variants, note, precision))
+    return out
+
+
+def _mixed_readings(table: pd.DataFrame, success: str, strata: str) -> list[dict]:
+    """C2 with our far/mixed class read apart: mixed as its own class, and mixed counted as limit cycles."""
+    t = _balanced(_analysed(table, success))
+    readings = mechanism_readings(t)
+    out = []
+    for name in list(READINGS)[1:3]:
+        e = _claim_c2(t.assign(_reading=readings[name]).dropna(subset=["_reading"]), "_reading")
+        out.append(_variant(e, name, success, None, strata))
     return out
 
 
@@ -366,7 +448,7 @@ def _c2_readings(ours: Effect, original: Effect) -> str:
 def _variant(e: Effect, taxonomy: str, success: str, option: str | None, strata: str) -> dict:
     return {"taxonomy": taxonomy, "success": success, "option": option, "strata": strata, "measure": e.measure,
             "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n, "verdict": e.verdict,
-            "reason": e.reason}
+            "reason": e.reason, "margin": e.margin, "direction": e.direction}
 
 
 def verdict_table(results: list[ClaimResult]) -> pd.DataFrame:

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from slowmem.cli import main
-from slowmem.report import FP, SM, evaluate_claims, mechanism_table, stratified_effect, verdict_table
+from slowmem.report import FP, MARGINS, SM, evaluate_claims, mechanism_table, stratified_effect, verdict_table
+from slowmem.report.claims import VARIANT_MARGINS
 from slowmem.store import MECHANISM
 
 
@@ -37,7 +38,15 @@ def population(n_sm: int, n_fp: int, *, fb_sm=(10.0,), fb_fp=(10.0,), forget_sm=
                             for pr in ("replace", "extend")},
                          **{f"memory.{k}.mean_failure": mean_fail for k in (
                              "distraction.literal", "distraction.zero_mean", "interruption.stim1",
-                             "interruption.whole_trial")}})
+                             "interruption.whole_trial")},
+                         **{f"memory.{k}.mean_failure_se": 0.02 for k in (
+                             "distraction.literal", "distraction.zero_mean", "interruption.stim1",
+                             "interruption.whole_trial")},
+                         # more failure, less tolerated noise: log2 tolerance falls with the mean failure
+                         **{f"memory.distraction.{k}.log2_tolerance": 2.0 - 4.0 * mean_fail
+                            for k in ("literal", "zero_mean")},
+                         **{f"memory.distraction.{k}.log2_tolerance_se": 0.1 for k in ("literal", "zero_mean")},
+                         **{f"memory.forgetting.{pr}.long_delay_failure_se": 0.03 for pr in ("replace", "extend")}})
     for j in range(others):
         rows.append({**rows[0], MECHANISM: ("limit cycle", "far/mixed")[j % 2],
                      "dynamics.mechanism_original": ("limit cycle", "far/mixed")[j % 2]})
@@ -72,8 +81,28 @@ def test_a_confound_through_fb_gives_no_effect_within_strata():
     within = stratified_effect(t, col, MECHANISM, SM, FP, strata="fb", direction=-1)
     assert abs(within.effect) < 0.03 and within.ci_low < 0 < within.ci_high
     assert within.verdict == "inconclusive" and within.reason == "the interval spans zero"   # no margin: no TOST
-    c6 = by_claim(t)["C6"].main                         # the claim's margin (0.10) rules a tight null out
-    assert c6.verdict == "ruled out" and -0.1 < c6.ci90_low < c6.ci90_high < 0.1 and c6.tost_p < 0.05
+    r6 = by_claim(t)["C6"]                              # the claim's margin rules a tight null out
+    c6, m = r6.main, MARGINS["C6"][0]
+    assert c6.margin == m and c6.direction == 1 and "tolerance" in c6.measure
+    assert c6.verdict == "ruled out" and -m < c6.ci90_low < c6.ci90_high < m and c6.tost_p < 0.05
+    # the all-level mean failure is a variant in its own unit, with its own margin (0.10), and rules it out too
+    mean = [v for v in r6.variants if v["option"] == "distraction, literal: mean failure over all levels"
+            and v["strata"] == "fb and g" and v["success"].startswith("ours") and v["taxonomy"] == "ours"]
+    assert len(mean) == 1 and mean[0]["margin"] == VARIANT_MARGINS[("C6", "mean_failure")][0]
+    assert mean[0]["direction"] == -1 and mean[0]["verdict"] == "ruled out"
+
+
+def test_per_network_standard_errors_are_summarised_against_the_effect():
+    t = population(30, 20)
+    r = by_claim(t)
+    p4 = r["C4"].precision
+    assert p4["se_column"] == "memory.forgetting.replace.long_delay_failure_se"
+    assert p4["median_se"] == {SM: 0.03, FP: 0.03}
+    assert p4["measurement_se_of_difference"] == pytest.approx(np.sqrt(0.03 ** 2 / 30 + 0.03 ** 2 / 20))
+    assert 0 < p4["share_of_effect_se"] < 1
+    assert r["C6"].precision["median_se"][SM] == 0.1
+    assert r["C3"].precision is None                   # no per-network SE for the saturation fraction
+    assert json.loads(json.dumps(r["C4"].to_dict()))["precision"]["max_se"][FP] == 0.03
 
 
 def test_against_the_claim_is_not_held_and_strata_need_both_groups():
@@ -248,3 +277,38 @@ def test_c2_states_both_taxonomies_as_co_primary_readings():
     c2 = by_claim(t)["C2"]
     assert c2.verdict == "held" and "ours held" in c2.note and "the authors' rule contradicted" in c2.note
     assert "depends on the taxonomy" in c2.note and c2.depends_on_reading
+
+
+def test_prevalence_reads_mixed_networks_apart_and_per_fb():
+    """Mixed networks (some starts settle, some oscillate) decide C2: counted as limit cycles they outnumber SM."""
+    from slowmem.report.prevalence import READINGS, mechanism_readings, prevalence_table
+
+    rows = ([{"fb": 1.0, MECHANISM: SM, "dynamics.probe.n_far": 0}] * 40
+            + [{"fb": 1.0, MECHANISM: "limit cycle", "dynamics.probe.n_far": 0}] * 25
+            + [{"fb": 1.0, MECHANISM: "far/mixed", "dynamics.probe.n_far": 0}] * 30       # mixed
+            + [{"fb": 10.0, MECHANISM: "far/mixed", "dynamics.probe.n_far": 3}] * 5)       # far
+    t = pd.DataFrame(rows).assign(**{"dynamics.mechanism_original": lambda d: d[MECHANISM]})
+    r = mechanism_readings(t)
+    split, as_lc = list(READINGS)[1:3]
+    assert (r[split] == "mixed").sum() == 30 and (r[split] == "far").sum() == 5
+    assert (r[as_lc] == "limit cycle").sum() == 55 and (r[as_lc] == "far/mixed").sum() == 5
+    p = prevalence_table(t, n_resamples=500)
+    assert p.loc[(split, 1.0), "SM lead"] == pytest.approx((40 - 30) / 95)
+    assert p.loc[(as_lc, "all"), "most prevalent"] == "limit cycle"
+    assert p.loc[(as_lc, "all"), "SM lead"] == pytest.approx((40 - 55) / 100)
+    assert p.loc[(as_lc, "all"), "ci_low"] < p.loc[(as_lc, "all"), "SM lead"] < p.loc[(as_lc, "all"), "ci_high"]
+    assert p.loc[(split, 10.0), "far"] == 1.0 and p.loc[(split, 10.0), "SM lead"] == -1.0
+
+
+def test_c2_reports_the_mixed_readings_as_variants():
+    t = population(40, 5, others=0)
+    extra = pd.DataFrame([{**t.iloc[0].to_dict(), MECHANISM: "far/mixed", "dynamics.mechanism_original": "limit cycle",
+                           "dynamics.probe.n_far": 0}] * 80)
+    t = pd.concat([t.assign(**{"dynamics.probe.n_far": 0}), extra], ignore_index=True)
+    r = by_claim(t)["C2"]
+    names = {v["taxonomy"]: v for v in r.variants}
+    own = names["ours, mixed as its own class"]
+    assert own["n"]["mixed"] == 80 and own["effect"] == pytest.approx((40 - 80) / 125)
+    lc = names["ours, mixed counted as limit cycles (as the authors' code counts them)"]
+    assert lc["n"]["limit cycle"] == 80 and lc["verdict"] == "contradicted"
+    assert r.verdict == "contradicted" and lc["strata"] == "fb and g"
