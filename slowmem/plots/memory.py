@@ -6,6 +6,12 @@ Every function takes the tidy tables of :mod:`slowmem.analysis.memory`
 matplotlib Figure; nothing here simulates. Curves are means over networks with
 a bootstrap-over-networks band (:func:`~slowmem.analysis.memory.bootstrap_band`).
 ``by`` names a grouping column (default: ``mechanism`` when the table has one).
+
+The chapters' headline figures show the verdict's comparison instead (:func:`verdict_curves`,
+:func:`forgetting_verdict`, :func:`noise_verdict`, :func:`interruption_verdict`): only the networks in the
+cells of fb x g that the verdict pools (:func:`slowmem.report.cells.verdict_networks`), median and 25-75 %
+band per mechanism, the counts in legend and title; pooled views are secondary (:data:`POOLED_NOTE`).
+:func:`difference_forest` draws a claim's readings as SM - FP, never flipped to the paper's direction.
 """
 from __future__ import annotations
 
@@ -17,10 +23,18 @@ from matplotlib.ticker import MaxNLocator
 
 from ..analysis.memory import bootstrap_band
 from ..config import ConfigError
-from .style import group_color
+from ..report.cells import describe_selection
+from ..report.claims import DEFAULT_STRATA, FP, SM
+from .report import _forest, _signed
+from .style import MECHANISM_COLORS, group_color
 
 __all__ = ["memory_drift", "forgetting_curves", "memory_horizons", "failure_vs_noise", "failure_vs_interruption",
-           "failure_types"]
+           "failure_types", "verdict_curves", "forgetting_verdict", "noise_verdict", "interruption_verdict",
+           "difference_forest",
+           "POOLED_NOTE"]
+
+#: The title line of a pooled (secondary) view: every fb and g together, which the verdict does not compare.
+POOLED_NOTE = "pooled over every fb and g: not the verdict's comparison"
 
 
 def _group_col(frame: pd.DataFrame, by: str | None) -> str | None:
@@ -35,6 +49,16 @@ def _groups(frame: pd.DataFrame, by: str | None):
     if by is None:
         return [("all networks", frame)]
     return [(k, g) for k, g in frame.groupby(by, sort=True)]
+
+
+def _outside_legend(ax, ncol: int = 2) -> None:
+    """The legend of ``ax`` below the figure (outside the data) when the figure lays itself out, else inside."""
+    fig = ax.figure
+    if fig.get_layout_engine() is not None and fig.axes[0] is ax and len(fig.axes) == 1:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=ncol, fontsize=9,
+                   frameon=False)
+    else:
+        ax.legend(fontsize=9)
 
 
 def _band_plot(ax, frame: pd.DataFrame, x: str, y: str, by: str | None, n_boot: int, seed: int,
@@ -52,7 +76,7 @@ def _band_plot(ax, frame: pd.DataFrame, x: str, y: str, by: str | None, n_boot: 
         ax.plot(band[x], band["mean"], color=color, lw=2, marker="o" if len(band) < 30 else None, ms=3,
                 label=f"{name} (n={n})")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=8)
+    _outside_legend(ax)
 
 
 def forgetting_curves(frame: pd.DataFrame, by: str | None = None, *, trained_delay: float | None = 5.0,
@@ -66,7 +90,7 @@ def forgetting_curves(frame: pd.DataFrame, by: str | None = None, *, trained_del
     _band_plot(ax, frame, "delay", "failure_prob", by, n_boot, seed, individual)
     if trained_delay is not None:
         ax.axvline(trained_delay, color="k", ls=":", lw=1)
-        ax.text(trained_delay, 1.0, " trained delay", fontsize=7, va="top")
+        ax.text(trained_delay, 1.0, " trained delay", fontsize=9, va="top")
     ax.set_xlabel("delay 1 (time units)")
     ax.set_ylabel("failure probability")
     ax.set_title("forgetting curves")
@@ -105,7 +129,7 @@ def memory_horizons(horizons: pd.DataFrame, by: str | None = None, *, bins: int 
     ax.set_xlabel("memory horizon (delay 1 at first failure, time units)")
     ax.set_ylabel("networks")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    _outside_legend(ax)
     return fig
 
 
@@ -159,10 +183,133 @@ def failure_types(horizons: pd.DataFrame, by: str | None = None, ax=None) -> Fig
     x = np.arange(len(names))
     ax.bar(x, fixed, color="C0", label="fixed-time")
     ax.bar(x, asym, bottom=fixed, color="C3", label="asymptotic")
-    ax.set_xticks(x, names, fontsize=8)
+    ax.set_xticks(x, names, fontsize=9)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of failed trials")
-    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    return fig
+
+
+# --------------------------------------------------------------------------- the verdict's comparison
+def _curves(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """(networks, levels) table of ``y``: one row per ``network_id``, one column per value of ``x``."""
+    return frame.pivot_table(index="network_id", columns=x, values=y, aggfunc="mean").sort_index(axis=1)
+
+
+def _typical(curves: pd.DataFrame, k: int) -> list:
+    """The ``k`` networks whose curves lie closest to the median curve (mean absolute distance; ties by id)."""
+    dist = (curves - curves.median(axis=0)).abs().mean(axis=1)
+    return list(dist.sort_values(kind="stable").index[:k])
+
+
+def verdict_curves(frame: pd.DataFrame, networks: pd.DataFrame, x: str, y: str, *, exemplars: int = 2,
+                   strata: str | None = DEFAULT_STRATA, ax=None) -> Figure:
+    """The verdict's comparison as curves: per mechanism (SM, FP) the median over networks, a 25-75 % band
+    and ``exemplars`` thin single networks (the ones closest to the median), only for ``networks``.
+
+    Args:
+        frame: long table ``network_id, x, y`` (one curve per network).
+        networks: the networks the verdict compares (:func:`slowmem.report.cells.verdict_networks`:
+            ``network_id, mechanism, cell``); networks without a curve in ``frame`` are not drawn.
+        exemplars: single-network lines per mechanism, 0 to 3.
+    Returns:
+        The Figure; ``fig.drawn`` holds the rows of ``networks`` that were drawn (k, 5) and the title says
+        what they are (:func:`slowmem.report.cells.describe_selection`).
+    """
+    if not 0 <= exemplars <= 3:
+        raise ConfigError(f"exemplars must be 0 to 3 thin lines per mechanism; got {exemplars}")
+    fig, ax = (plt.subplots(figsize=(6.4, 4.0), constrained_layout=True) if ax is None else (ax.figure, ax))
+    drawn = networks[networks["network_id"].isin(set(frame["network_id"]))]
+    for name in (SM, FP):
+        ids = set(drawn.loc[drawn["mechanism"] == name, "network_id"])
+        if not ids:
+            continue
+        curves = _curves(frame[frame["network_id"].isin(ids)], x, y)
+        color, lev = MECHANISM_COLORS[name], curves.columns.to_numpy(dtype=float)
+        for nid in _typical(curves, exemplars):
+            ax.plot(lev, curves.loc[nid].to_numpy(float), color=color, lw=0.8, alpha=0.7, gid=f"exemplar:{nid}")
+        q25, q50, q75 = (np.nanpercentile(curves.to_numpy(float), q, axis=0) for q in (25, 50, 75))
+        ax.fill_between(lev, q25, q75, color=color, alpha=0.25, lw=0)
+        ax.plot(lev, q50, color=color, lw=2.5, gid=f"median:{name}",
+                label=f"{name}: median, 25-75 % band (n = {len(curves)})")
+    if drawn.empty:
+        ax.text(0.5, 0.5, "the verdict compares no networks here:\nno cell of fb x g holds both mechanisms with "
+                "the verdict's measure", transform=ax.transAxes, ha="center", va="center", fontsize=10)
+    elif exemplars:
+        ax.plot([], [], color="0.4", lw=0.8, label=f"thin: {exemplars} single networks per mechanism "
+                "(closest to the median)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title("The verdict's comparison: " + describe_selection(drawn, strata), fontsize=10, loc="left")
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside lower center", ncol=1, fontsize=9, frameon=False)
+    ax.tick_params(labelsize=9)
+    fig.drawn = drawn
+    return fig
+
+
+def forgetting_verdict(frame: pd.DataFrame, networks: pd.DataFrame, *, trained_delay: float | None = 5.0,
+                       exemplars: int = 2, xlabel: str = "delay 1 (time units)", ax=None) -> Figure:
+    """C4's comparison: failure probability against delay for the verdict's ``networks`` (:func:`verdict_curves`).
+
+    ``frame``: ``network_id, delay, failure_prob`` (one protocol).
+    """
+    fig = verdict_curves(frame, networks, "delay", "failure_prob", exemplars=exemplars, ax=ax)
+    ax = fig.axes[0]
+    if trained_delay is not None:
+        ax.axvline(trained_delay, color="k", ls=":", lw=1)
+        ax.text(trained_delay, 1.0, " trained delay", fontsize=9, va="top")
+    ax.set_xlabel(xlabel, fontsize=10)
+    ax.set_ylabel("failure probability", fontsize=10)
+    return fig
+
+
+def noise_verdict(frame: pd.DataFrame, networks: pd.DataFrame, *, exemplars: int = 2, ax=None) -> Figure:
+    """C6's comparison: failure ratio against distraction sigma (symlog axis, sigma = 0 shows) for the verdict's
+    ``networks`` (:func:`verdict_curves`). ``frame``: ``network_id, sigma, failure_ratio`` (one distractor)."""
+    fig = verdict_curves(frame, networks, "sigma", "failure_ratio", exemplars=exemplars, ax=ax)
+    ax = fig.axes[0]
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("noise level sigma on stimulus 1", fontsize=10)
+    ax.set_ylabel("failure ratio", fontsize=10)
+    return fig
+
+
+def interruption_verdict(frame: pd.DataFrame, networks: pd.DataFrame, *, exemplars: int = 2, ax=None) -> Figure:
+    """The interruption test for the verdict's ``networks`` (:func:`verdict_curves`): failure ratio against the
+    fraction of units whose input is silenced. ``frame``: ``network_id, fraction, failure_ratio`` (one protocol)."""
+    fig = verdict_curves(frame, networks, "fraction", "failure_ratio", exemplars=exemplars, ax=ax)
+    fig.axes[0].set_xlabel("fraction of units with input silenced", fontsize=10)
+    fig.axes[0].set_ylabel("failure ratio", fontsize=10)
+    return fig
+
+
+def difference_forest(result) -> Figure:
+    """One comparative claim under every reading of the same networks, **SM - FP** in each reading's own units
+    (never turned to the paper's direction): effect, 90 % (thick) and 95 % (thin) intervals, each reading's
+    margin shaded on its own row, and beside it the verdict, n per group and the sign the claim predicts.
+
+    Args:
+        result: a :class:`slowmem.report.ClaimResult` of C3-C6.
+    """
+    m = result.main
+    rows = [{"label": f"{m.measure} (default)", **m.to_dict()}]
+    for v in result.variants:
+        if v["success"].startswith("ours") and v["taxonomy"] == "ours":
+            within = v.get("strata")
+            rows.append({"label": v["measure"] + (f" [strata: {within}]" if within and within != "fb and g" else ""),
+                         **v})
+    drawn = [_signed(r, +1) for r in rows]
+    notes = [f"{r['verdict']}; n " + ", ".join(str(x) for x in r["n"].values())
+             + f"; claim: {'>' if r.get('direction', m.direction) > 0 else '<'} 0" for r in rows]
+    fig, ax = plt.subplots(figsize=(7.0, 0.8 * len(rows) + 2.0), constrained_layout=True)
+    _forest(ax, [r["label"] for r in rows], drawn, notes, band=None)
+    for yi, r in zip(np.arange(len(rows))[::-1], rows):
+        margin = r.get("margin", m.margin)
+        if margin is not None:
+            ax.fill_betweenx([yi - 0.4, yi + 0.4], -margin, margin, color="#000000", alpha=0.08, lw=0)
+    ax.set_xlabel(f"{result.claim}: SM - FP in each reading's units (claim: the sign C{result.claim[1:]} "
+                  "predicts;\nshaded: inside that reading's margin)", fontsize=10)
     return fig
 
 
@@ -184,10 +331,10 @@ def memory_drift(drift: dict, class_means, *, network: int = 0, ax=None) -> Figu
     sc = ax[0].scatter(out[:, 1], out[:, 2], c=t, s=4, cmap="viridis")
     for k, m in enumerate(means):
         ax[0].scatter(*m, marker="*", s=200, color=f"C{k}", edgecolor="k", zorder=5, label=f"class mean {k}")
-    ax[0].set_xlabel("zd 1"), ax[0].set_ylabel("zd 2"), ax[0].legend(fontsize=8)
+    ax[0].set_xlabel("zd 1"), ax[0].set_ylabel("zd 2"), ax[0].legend(fontsize=9)
     fig.colorbar(sc, ax=ax[0], label="time in delay (tau)")
     ax[1].plot(t, out[:, 0], "k", lw=1, label="response z")
     ax[1].plot(t, np.linalg.norm(out[:, 1:] - target, axis=1), color="C3", lw=1, label="|zd - target|")
     ax[1].axvline(5.0, color="0.5", ls=":", lw=1)
-    ax[1].set_xlabel("time in delay (tau); dotted: the trained delay"), ax[1].legend(fontsize=8)
+    ax[1].set_xlabel("time in delay (tau); dotted: the trained delay"), ax[1].legend(fontsize=9)
     return fig
