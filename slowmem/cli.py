@@ -37,6 +37,7 @@ from .config import (
 from .errors import SlowmemError
 from .evaluation import evaluate, network_record
 from .report import VERDICT_RULE, evaluate_claims, load_population, mechanism_table
+from .report.present import precision_sentence
 from .runtime import ENGINES, Runtime, as_runtime
 from .store import check_output_folder, load_networks, load_results, read_manifest
 from .sweep import Grid, resolve_grid, run_sweep, sweep_status
@@ -421,6 +422,8 @@ def _cmd_report(a: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         left = "".join(f"; left out, {g}: {why}" for g, why in (c.get("left_out") or {}).items())
         print(f"{c['claim']} {c['verdict']:>12}: {c['measure']} = {eff} (n: {n}); {c['reason']}{left}"
               + ("; the verdict depends on the reading" if c["depends_on_reading"] else ""))
+        if c.get("precision"):
+            print(f"   precision: {precision_sentence(c['precision'])}")
     return 0
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from ..store import read_document
 from .claims import DEFINITIONAL, ClaimResult
 
-__all__ = ["verdict_box", "read_paper_statements", "paper_box", "variants_table"]
+__all__ = ["verdict_box", "precision_sentence", "read_paper_statements", "paper_box", "variants_table"]
 
 _KIND = {"held": "tip", "contradicted": "danger", "ruled out": "important", "inconclusive": "warning"}
 
@@ -39,6 +39,8 @@ def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
         left = "; ".join(f"{html.escape(g)}: {html.escape(w)}" for g, w in d["left_out"].items())
         lines.append(f"<p><b>Compared</b> {html.escape(d['adjustment'])}"
                      + (f". <b>Left out</b>: {left}" if left else "") + ".</p>")
+    if result.precision:
+        lines.append(f"<p><b>Precision.</b> {html.escape(precision_sentence(result.precision))}</p>")
     if result.note:
         label = "By definition." if result.claim in DEFINITIONAL else "Readings."
         lines.append(f"<p><b>{label}</b> {html.escape(result.note)}.</p>")
@@ -50,6 +52,18 @@ def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
     kind = _KIND.get(m.verdict, "note")
     return (f'<div class="admonition {kind}"><p class="admonition-title">{result.claim}: '
             f'{html.escape(m.verdict)}</p>{"".join(lines)}</div>')
+
+
+def precision_sentence(precision: dict) -> str:
+    """One sentence from :attr:`ClaimResult.precision`: each group's median per-network standard error and how
+    much of the effect's standard error measurement noise alone would explain."""
+    med = ", ".join(f"{k} {v:.3f}" for k, v in precision["median_se"].items())
+    share = precision.get("share_of_effect_se")
+    tail = "" if share is None else (f"; measurement noise alone would give the difference of group means a "
+                                     f"standard error of {precision['measurement_se_of_difference']:.3f}, "
+                                     f"against {precision['effect_se']:.3f} for the effect as measured "
+                                     f"({share:.0%})")
+    return f"Median standard error of a network's own measure: {med}{tail}."
 
 
 def read_paper_statements(path: str | Path) -> dict:

@@ -312,3 +312,12 @@ def test_c2_reports_the_mixed_readings_as_variants():
     lc = names["ours, mixed counted as limit cycles (as the authors' code counts them)"]
     assert lc["n"]["limit cycle"] == 80 and lc["verdict"] == "contradicted"
     assert r.verdict == "contradicted" and lc["strata"] == "fb and g"
+
+
+def test_the_verdict_box_states_the_measurement_precision():
+    from slowmem.report import verdict_box
+
+    r = by_claim(population(30, 20))
+    box = verdict_box(r["C4"])
+    assert "Precision." in box and "slow manifold 0.030" in box and "0.009, against 0.012" in box
+    assert "Precision." not in verdict_box(r["C3"])
