@@ -14,8 +14,10 @@ from .style import MECHANISM_COLORS, panel_grid
 
 __all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison", "effects_comparison"]
 
-#: One colour per verdict (the Okabe-Ito palette; markers differ too, so the verdicts read without colour).
-VERDICT_COLORS = {"held": "#009E73", "contradicted": "#D55E00", "ruled out": "#0072B2", "inconclusive": "#999999"}
+#: Verdicts speak another visual language than mechanisms: black and greys with one reddish purple (a colour no
+#: mechanism uses, :data:`~slowmem.plots.style.MECHANISM_COLORS`), and a marker shape per verdict, so that a
+#: verdict is never read as a mechanism and reads without colour.
+VERDICT_COLORS = {"held": "#000000", "contradicted": "#CC79A7", "ruled out": "#666666", "inconclusive": "#B0B0B0"}
 _VERDICT_MARKERS = {"held": "o", "contradicted": "X", "ruled out": "s", "inconclusive": "D"}
 
 

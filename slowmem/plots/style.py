@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..config import MECHANISMS, PERIODS, ConfigError
 
-__all__ = ["MECHANISM_COLORS", "PERIOD_COLORS", "CLASS_COLORS", "CENTRE_COLORS", "shade_periods", "check_frame",
+__all__ = ["MECHANISM_COLORS", "PERIOD_COLORS", "PERIOD_LABELS", "PERIOD_KEY", "MIN_FONT_PT", "PAGE_WIDTH_IN",
+           "legend_below", "font_at_page_width", "CLASS_COLORS", "CENTRE_COLORS", "shade_periods", "check_frame",
            "group_color", "use", "DPI", "PANELS_PER_ROW", "panel_grid"]
 
 #: One colour per mechanism of the taxonomy, everywhere in the book (colour-blind safe, Okabe-Ito).
@@ -22,6 +23,16 @@ MECHANISM_COLORS = dict(zip(MECHANISMS, ("#0072B2", "#D55E00", "#009E73", "#9999
 #: Background shading of the trial periods.
 PERIOD_COLORS = {"stim1": "#fde0c5", "delay1": "#e0ecf4", "stim2": "#fde0c5", "delay2": "#e0ecf4",
                  "response": "#d9f0d3"}
+#: The short name of each period on a shaded axis (a full name does not fit a 5-tau period of a small panel).
+PERIOD_LABELS = {"stim1": "S1", "delay1": "D1", "stim2": "S2", "delay2": "D2", "response": "R"}
+#: The key to :data:`PERIOD_LABELS`, for a figure's caption or footnote.
+PERIOD_KEY = "S1, S2: the two stimuli; D1, D2: the delays; R: the response window"
+#: The smallest font of a figure, in points at the figure's own size (legends, period labels, ticks).
+MIN_FONT_PT = 11
+#: The width of the book's text column at a 1280 px window (about 690 CSS px at 96 px per inch): a figure is
+#: scaled to it, so a W-inch figure shows its fonts at PAGE_WIDTH_IN / W of their size. A figure at most
+#: 8.8 in wide keeps MIN_FONT_PT at 9 pt or more on the page.
+PAGE_WIDTH_IN = 690 / 96
 #: The two digit classes (first, second).
 CLASS_COLORS = ("#1b9e77", "#d95f02")
 #: The centres of the attractor probe's starts: trial types 0..3, then the origin.
@@ -32,15 +43,25 @@ DPI = 150
 
 def use() -> None:
     """Set the figure defaults of the book (called when :mod:`slowmem.plots` is imported)."""
-    mpl.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 10, "axes.titlesize": 10,
-                         "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False})
+    mpl.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 12, "axes.titlesize": 12,
+                         "axes.labelsize": 12, "legend.fontsize": MIN_FONT_PT,
+                         "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT,
+                         "axes.spines.top": False, "axes.spines.right": False})
 
 
 #: Panels per row of a multi-panel figure (wider figures shrink below legibility in the book's column).
 PANELS_PER_ROW = 3
 
 
-def panel_grid(n: int, panel: tuple[float, float] = (3.2, 3.0), **kw):
+def font_at_page_width(fig) -> float:
+    """The smallest visible text of ``fig`` in points as the page shows it (scaled to the text column)."""
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(mpl.text.Text) if t.get_visible() and t.get_text().strip()]
+    scale = min(1.0, PAGE_WIDTH_IN / fig.get_figwidth())
+    return min(sizes) * scale if sizes else float("inf")
+
+
+def panel_grid(n: int, panel: tuple[float, float] = (2.9, 2.8), **kw):
     """``(figure, axes)``: ``n`` panels, at most :data:`PANELS_PER_ROW` per row; unused cells hidden."""
     import matplotlib.pyplot as plt
 
@@ -66,7 +87,20 @@ def shade_periods(ax, task, offset: float = 0.0, label: bool = True) -> None:
         a, b = offset + w.start * task.dt, offset + w.stop * task.dt
         ax.axvspan(a, b, color=PERIOD_COLORS[p], zorder=0, lw=0)
         if label:
-            ax.text((a + b) / 2, 1.0, p, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
+            ax.text((a + b) / 2, 1.0, PERIOD_LABELS[p], transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=MIN_FONT_PT)
+
+
+def legend_below(fig, axes, ncols: int = 4, **kw):
+    """One legend for the figure, below its panels, outside every axis (the handles of ``axes``, deduplicated)."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    if not seen:
+        return None
+    return fig.legend(list(seen.values()), list(seen.keys()), loc="outside lower center",
+                      ncols=min(ncols, len(seen)), fontsize=MIN_FONT_PT, frameon=False, **kw)
 
 
 def check_frame(df: pd.DataFrame, cols: Sequence[str]) -> None:

@@ -8,7 +8,7 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
 from ..task import TRIAL_TYPES, SPMTask
-from .style import shade_periods
+from .style import MIN_FONT_PT, legend_below, shade_periods
 
 __all__ = ["training_curves", "outputs_on_test_trials", "accuracy_bars"]
 
@@ -16,7 +16,7 @@ __all__ = ["training_curves", "outputs_on_test_trials", "accuracy_bars"]
 def training_curves(log: pd.DataFrame, window: int = 25, hue: str = "seed", ax=None) -> Figure:
     """Rolling median response and memory RMSE per network over training trials."""
     if ax is None:
-        fig, ax = plt.subplots(1, 2, figsize=(11, 3.5), constrained_layout=True)
+        fig, ax = plt.subplots(1, 2, figsize=(8.6, 3.6), constrained_layout=True)
     else:
         fig = ax[0].figure
     for key, grp in log.groupby(hue):
@@ -25,7 +25,7 @@ def training_curves(log: pd.DataFrame, window: int = 25, hue: str = "seed", ax=N
             a.plot(grp.trial, grp[col].rolling(window, min_periods=1).median(), lw=1, label=f"{hue} {key}")
     for a, col in zip(ax, ("response RMSE", "memory RMSE")):
         a.set_yscale("log"), a.set_xlabel("training trial"), a.set_ylabel(f"{col} (rolling median)")
-    ax[0].legend(fontsize=7, ncol=2)
+    legend_below(fig, ax[:1], ncols=6)
     return fig
 
 
@@ -37,7 +37,7 @@ def outputs_on_test_trials(task: SPMTask, test_outputs: torch.Tensor, test_types
     """
     n = min(n_trials, test_outputs.shape[0])
     T = task.T
-    fig, axes = plt.subplots(2, 1, figsize=(12, 4.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(2, 1, figsize=(8.6, 4.5), sharex=True, constrained_layout=True)
     values = task.response_values().numpy()
     means = task.class_means.numpy()
     for i in range(n):
@@ -51,7 +51,7 @@ def outputs_on_test_trials(task: SPMTask, test_outputs: torch.Tensor, test_types
         r = task.windows["response"]
         axes[0].plot(t[r], np.full(r.stop - r.start, values[k]), color="C3", lw=2)
         axes[0].text(off + T * task.dt / 2, 1.02, str(TRIAL_TYPES[k]), transform=axes[0].get_xaxis_transform(),
-                     ha="center", fontsize=8)
+                     ha="center", fontsize=MIN_FONT_PT)
         for c in range(2):
             axes[1].plot(t, out[:, 1 + c], color=f"C{c}", lw=1)
         d1, d2 = TRIAL_TYPES[k]
@@ -67,7 +67,7 @@ def outputs_on_test_trials(task: SPMTask, test_outputs: torch.Tensor, test_types
 def accuracy_bars(summary: pd.DataFrame, by: str = "rule") -> Figure:
     """Test accuracy of every network, grouped by ``by`` (e.g. the learning rule)."""
     groups = list(summary[by].unique())
-    fig, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(6, 3.6), constrained_layout=True)
     width = 0.8 / len(groups)
     seeds = sorted(summary.seed.unique())
     for j, gname in enumerate(groups):
@@ -76,5 +76,5 @@ def accuracy_bars(summary: pd.DataFrame, by: str = "rule") -> Figure:
     ax.axhline(0.95, color="k", ls=":", lw=1)
     ax.set_xticks(np.arange(len(seeds)) + width * (len(groups) - 1) / 2, [str(s) for s in seeds])
     ax.set_xlabel("network seed"), ax.set_ylabel("test accuracy"), ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower right")
+    legend_below(fig, [ax])             # outside the axes: no legend covers a bar
     return fig

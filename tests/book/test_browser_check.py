@@ -28,7 +28,8 @@ document.addEventListener('DOMContentLoaded', () => {
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <script src="_static/mathjax/tex-mml-chtml.js"></script>{head}</head>
-<body><article class="bd-article" style="width: 800px">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<body style="margin: 0"><article class="bd-article" style="max-width: 800px">
 <h1 id="top">{title}</h1>
 <p>Inline math <span class="math notranslate nohighlight">\\(x = \\tanh(y)\\)</span>.</p>
 <figure><img src="_images/dot.png" alt="A single blue dot on white"><figcaption>Figure 1: a dot.</figcaption></figure>
@@ -65,6 +66,8 @@ def _site(root: Path, *, head: str = "", body: str = "") -> Path:
     (root / "a.html").write_text(PAGE.format(title="A", other="b", head=head, body=body))
     (root / "b.html").write_text(PAGE.format(title="B", other="a", head="", body=""))
     (root / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=a.html" />')
+    (root / "_sources").mkdir()
+    (root / "_sources" / "a.ipynb").write_text("{}")        # page a is a chapter: the height limit applies
     return root
 
 
@@ -100,6 +103,16 @@ BREAKS = {
                                + "</pre></div>"), "overflow", "admonition overflows"),
     "wide table": (dict(body="<div style='overflow-x: auto'><table><tr>" + "<td>success_column</td>" * 60
                              + "</tr></table></div>"), "overflow", "table overflows"),
+    "unnumbered figure": (dict(body='<figure><img src="_images/dot.png" alt="another dot">'
+                                    '<figcaption>a dot with no number</figcaption></figure>'), "figures",
+                          "figure not numbered"),
+    "too tall": (dict(body='<div style="height: 8200px">a very long chapter</div>'), "height",
+                 "px tall at 1280 px (limit 8000)"),
+    "wider than a phone": (dict(body='<figure><img src="_images/dot.png" alt="a wide dot" style="width: 600px">'
+                                     '<figcaption>Fig. 2 a wide dot</figcaption></figure>'), "phone",
+                           "reaches"),
+    "table cut off on a phone": (dict(body="<div style='overflow: hidden'><table><tr>"
+                                           + "<td>success</td>" * 12 + "</tr></table></div>"), "phone", "table"),
     "broken link": (dict(body='<a href="c.html">gone</a> <a href="b.html#nowhere">no anchor</a>'), "links",
                     "no file c.html"),
     "math from a CDN": (dict(head='<script src="https://cdn.example.org/mathjax/tex-chtml.js"></script>'),

@@ -10,14 +10,20 @@ read. For every HTML page of the site (``_static``, ``_sources`` and ``_images``
 * ``console``   no console error and no uncaught JavaScript exception;
 * ``offline``   no request leaves the site (blocked requests are listed);
 * ``images``    every ``<img>`` has loaded (``naturalWidth > 0``);
-* ``figures``   every image of the article sits in a ``<figure>`` with a non-empty caption, and its
-                alt text is not empty and not a file name;
+* ``figures``   every image of the article sits in a ``<figure>`` with a non-empty, numbered caption
+                ("Fig. N" / "Figure N"), and its alt text is not empty and not a file name;
 * ``overflow``  at a 1400 px wide window no admonition, table or output text block is wider than
                 its box (``scrollWidth > clientWidth + 1``; each offender is named);
 * ``links``     every link inside the site points at an existing file, and its ``#anchor`` at an
                 existing id of that page;
 * ``math``      on a page with mathematics, MathJax is loaded from the site itself and every
                 formula has been rendered (an ``mjx-container`` inside each ``.math`` element);
+* ``height``    a chapter page (one built from a notebook: ``_sources/NAME.ipynb``) is less than
+                ``MAX_HEIGHT`` px tall at a 1280 px wide window;
+* ``phone``     at a 390 px wide window the document does not scroll sideways, and no table, figure,
+                image, code or output block, formula or admonition reaches past the screen unless it
+                sits in a box that scrolls sideways on its own and fits the screen (a wide table in its
+                own scroll box is fine; one cut off by the page is not);
 * ``footer``    the provenance footer (``.slowmem-provenance``) is on the page;
 * ``sources``   the page cites no file outside the book (``PAPER.md``).
 
@@ -40,8 +46,12 @@ from urllib.parse import unquote, urldefrag, urlsplit
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
-CHECKS = ("console", "offline", "images", "figures", "overflow", "links", "math", "footer", "sources")
-WIDE, PHONE = (1400, 900), (390, 844)
+CHECKS = ("console", "offline", "images", "figures", "overflow", "links", "math", "height", "phone", "footer",
+          "sources")
+WIDE, PHONE, DESK = (1400, 900), (390, 844), (1280, 900)
+#: The tallest a chapter page may be at a 1280 px window: a reader finishes it.
+MAX_HEIGHT = 8000
+_NUMBERED = re.compile(r"^\s*(Fig\.|Figure)\s*\d+", re.I)
 DEFAULT_SHOTS = ("intro", "04_mechanisms", "06_robustness", "07_report", "methods")
 _FILE_NAME = re.compile(r"(^|/)[^/\s]+\.(png|jpe?g|svg|gif|webp|pdf)$", re.I)
 
@@ -115,6 +125,61 @@ _INSPECT_JS = """() => {
   out.outside = (document.body.innerText.match(/PAPER[.]md.{0,50}/g) || []).slice(0, 5);
   return out;
 }"""
+
+
+_PHONE_JS = """() => {
+  const W = document.documentElement.clientWidth, out = [];
+  if (document.documentElement.scrollWidth > W + 1)
+    out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in ${W} px`);
+  const article = document.querySelector('article.bd-article') || document.querySelector('[role=main]')
+                  || document.body;
+  const sel = 'table, figure, img, pre, .admonition, mjx-container, div.cell_output';
+  for (const el of article.querySelectorAll(sel)) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || (r.right <= W + 1 && r.left >= -1)) continue;
+    let box = el.parentElement, inBox = false;
+    while (box && box !== document.body) {
+      const ox = getComputedStyle(box).overflowX;
+      if (ox === 'auto' || ox === 'scroll') { const b = box.getBoundingClientRect();
+        inBox = b.right <= W + 1 && b.left >= -1; break; }
+      box = box.parentElement;
+    }
+    if (!inBox) {
+      const cls = [...el.classList].slice(0, 2).join('.');
+      const text = (el.innerText || el.getAttribute('alt') || '').trim().replace(/\\s+/g, ' ').slice(0, 50);
+      out.push(`${el.tagName.toLowerCase()}${cls ? '.' + cls : ''} reaches ${Math.round(r.right)} px on a ${W} px`
+               + ` screen: "${text}"`);
+    }
+  }
+  return out.slice(0, 10);
+}"""
+
+
+def layout_checks(browser, base: str, site: Path, pages: list[str], route) -> dict[str, dict[str, list[str]]]:
+    """``{page: {"height": [...], "phone": [...]}}``: the height of chapter pages at 1280 px, and what
+    reaches past a 390 px screen. A chapter page is one built from a notebook (``_sources/NAME.ipynb``)."""
+    out: dict[str, dict[str, list[str]]] = {p: {"height": [], "phone": []} for p in pages}
+    for size, check in ((DESK, "height"), (PHONE, "phone")):
+        ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        ctx.route("**/*", route)
+        for p in pages:
+            if _REFRESH.search((site / p).read_text(encoding="utf-8", errors="replace")):
+                continue
+            if check == "height" and not (site / "_sources" / (Path(p).stem + ".ipynb")).is_file():
+                continue
+            tab = ctx.new_page()
+            tab.goto(base + p, wait_until="load")
+            tab.evaluate(_WAIT_JS)
+            tab.wait_for_timeout(200)
+            if check == "height":
+                h = tab.evaluate("() => document.documentElement.scrollHeight")
+                if h >= MAX_HEIGHT:
+                    out[p]["height"].append(f"{h} px tall at {size[0]} px (limit {MAX_HEIGHT})")
+            else:
+                out[p]["phone"] = tab.evaluate(_PHONE_JS)
+            tab.close()
+        ctx.close()
+    return out
 
 
 # --------------------------------------------------------------------------- #
@@ -233,6 +298,8 @@ def check_page(context, site: Path, page: str, base: str, timeout_ms: int, state
     for f in info["figures"]:
         if not f["caption"]:
             fails["figures"].append(f"figure without caption: {f['src']}")
+        elif not _NUMBERED.match(f["caption"]):
+            fails["figures"].append(f"figure not numbered ({f['caption'][:40]!r}): {f['src']}")
         alt = f["alt"].strip()
         if not alt:
             fails["figures"].append(f"no alt text: {f['src']}")
@@ -315,6 +382,11 @@ def check_site(site: Path, *, shots_dir: Path | None = None, shots: tuple[str, .
             for p in pages:
                 results.append(check_page(ctx, site, p, base, timeout_ms, state))
             ctx.close()
+            layout = layout_checks(browser, base, site, pages, route)
+            for r in results:
+                for check, items in layout.get(r["page"], {}).items():
+                    if items:
+                        r["failures"][check] = items
             if shots_dir is not None:
                 screenshots(browser, base, pages, shots, shots_dir, lambda r: r.continue_()
                             if r.request.url.startswith(base) else r.abort("blockedbyclient"))
