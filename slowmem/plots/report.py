@@ -12,7 +12,8 @@ from ..report.claims import MARGINS
 from ..report.slices import group_count
 from .style import MECHANISM_COLORS, panel_grid
 
-__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "slice_comparison", "effects_comparison"]
+__all__ = ["VERDICT_COLORS", "claims_forest", "variants_forest", "prevalence_plot", "slice_comparison",
+           "effects_comparison"]
 
 #: Verdicts speak another visual language than mechanisms: black and greys with one reddish purple (a colour no
 #: mechanism uses, :data:`~slowmem.plots.style.MECHANISM_COLORS`), and a marker shape per verdict, so that a
@@ -96,12 +97,48 @@ def variants_forest(result, *, same_population: bool = True) -> Figure:
         within = v.get("strata")
         tag = f" [strata: {within}]" if within and within != "fb and g" else ""
         rows.append({"label": v["measure"] + tag, **v})
-    drawn = [_signed(r, m.direction) for r in rows]
     notes = [f"{r['verdict']}; n " + ", ".join(str(x) for x in r["n"].values()) for r in rows]
     fig, ax = plt.subplots(figsize=(8.5, 0.8 * len(rows) + 1.8), constrained_layout=True)
+    own = [(r.get("margin", m.margin), r.get("direction", m.direction)) for r in rows]
+    if len(set(own)) > 1 and all(g is not None for g, _ in own):
+        # readings in different units (C6: log2 tolerance, failure ratio): each in units of its own margin
+        drawn = [_signed(r, d, g) for r, (g, d) in zip(rows, own)]
+        notes = [f"{n}; margin ±{g:g}" for n, (g, _) in zip(notes, own)]
+        _forest(ax, [r["label"] for r in rows], drawn, notes, band=1.0)
+        ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims, in units of each reading's "
+                      "margin\n(shaded: inside the margin)")
+        return fig
+    drawn = [_signed(r, m.direction) for r in rows]
     _forest(ax, [r["label"] for r in rows], drawn, notes, band=m.margin)
     unit = f"; shaded: inside the margin ±{m.margin:g}" if m.margin is not None else ""
     ax.set_xlabel(f"{result.claim}: effect in the direction the paper claims{unit}")
+    return fig
+
+
+def prevalence_plot(prevalence) -> Figure:
+    """Claim C2 per fb and over the grid: the slow-manifold share minus the largest other share, with its 95 %
+    interval, under every reading of :data:`slowmem.report.prevalence.READINGS` (one marker per reading).
+
+    Args:
+        prevalence: :func:`slowmem.report.prevalence.prevalence_table` output.
+    """
+    readings = list(dict.fromkeys(prevalence.index.get_level_values(0)))
+    keys = list(dict.fromkeys(prevalence.index.get_level_values(1)))
+    x = np.arange(len(keys))
+    fig, ax = plt.subplots(figsize=(8.0, 4.2), constrained_layout=True)
+    ax.axhspan(-MARGINS["C2"][0], MARGINS["C2"][0], color="#000000", alpha=0.08, lw=0)
+    ax.axhline(0, color="k", lw=0.8)
+    markers = ["o", "s", "^", "D"]
+    w = 0.6 / max(len(readings), 1)
+    for j, name in enumerate(readings):
+        part = prevalence.loc[name].reindex(keys)
+        xs = x + (j - (len(readings) - 1) / 2) * w
+        ax.errorbar(xs, part["SM lead"], yerr=[part["SM lead"] - part["ci_low"], part["ci_high"] - part["SM lead"]],
+                    fmt=markers[j % 4], color=str(0.15 * j), mec="k", ms=7, capsize=2, lw=1.2,
+                    label=textwrap.fill(name, 40))
+    ax.set_xticks(x, [f"fb {k:g}" if k != "all" else "whole grid" for k in keys], fontsize=10)
+    ax.set_ylabel("SM share minus the largest other share", fontsize=10)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
     return fig
 
 

@@ -32,7 +32,9 @@ from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdic
 
 __all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "VARIANT_MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE",
            "claim_effect", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
-           "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "measurement_precision", "SM", "FP"]
+           "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "measurement_precision",
+           "share_networks",
+           "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
 
@@ -153,6 +155,12 @@ def _analysed(table: pd.DataFrame, success: str) -> pd.DataFrame:
             raise ConfigError(f"the population has no column {col!r} (success variant {success!r})")
         t = t[pd.to_numeric(t[col], errors="coerce") <= limit]
     return t
+
+
+def share_networks(table: pd.DataFrame) -> pd.DataFrame:
+    """The networks population shares (C1, C2) count: analysed, performing the task by the book's criterion,
+    and in a member that counts towards shares (extra seeds left out)."""
+    return _balanced(_analysed(table, next(iter(VARIANTS["success"]))))
 
 
 def mechanism_table(table: pd.DataFrame, *, taxonomy: str = "ours", success: str = "ours (accuracy >= 0.95)"

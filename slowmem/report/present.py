@@ -9,7 +9,7 @@ import pandas as pd
 from ..store import read_document
 from .claims import DEFINITIONAL, ClaimResult
 
-__all__ = ["verdict_box", "precision_sentence", "read_paper_statements", "paper_box", "variants_table"]
+__all__ = ["verdict_box", "precision_sentence", "conclusion", "read_paper_statements", "paper_box", "variants_table"]
 
 _KIND = {"held": "tip", "contradicted": "danger", "ruled out": "important", "inconclusive": "warning"}
 
@@ -64,6 +64,41 @@ def precision_sentence(precision: dict) -> str:
                                      f"against {precision['effect_se']:.3f} for the effect as measured "
                                      f"({share:.0%})")
     return f"Median standard error of a network's own measure: {med}{tail}."
+
+
+def _interval(lo: float | None, hi: float | None) -> str:
+    return "" if lo is None else f" [{lo:+.3f}, {hi:+.3f}]"
+
+
+def conclusion(result: ClaimResult) -> str:
+    """What the data support for one claim, in one or two plain sentences computed from ``result``: the
+    verdict, the effect with its 95 % interval (its 90 % interval for a ruled-out claim) against the margin, n
+    per side, and the readings under which the verdict differs."""
+    m = result.main
+    n = ", ".join(f"{v} {k}" for k, v in m.n.items())
+    eff = "" if m.effect is None else f"{m.effect:+.3f}"
+    if result.claim == "C1":
+        text = f"{int(m.effect or 0)} of 4 mechanisms occur among the {sum(m.n.values())} networks ({m.reason})"
+    elif m.verdict == "ruled out":
+        text = (f"the difference is too small to be the claim: {m.measure} {eff}, 90 % interval"
+                f"{_interval(m.ci90_low, m.ci90_high)} inside ±{m.margin:g} (n: {n})")
+    elif m.verdict == "held":
+        beyond = "" if m.margin is None else (f", wholly beyond the margin ±{m.margin:g}" if m.clears_margin else
+                                              f", though not wholly beyond the margin ±{m.margin:g}")
+        text = f"{m.measure} {eff}{_interval(m.ci_low, m.ci_high)}{beyond} (n: {n})"
+    elif m.verdict == "contradicted":
+        text = f"the effect goes against the claim: {m.measure} {eff}{_interval(m.ci_low, m.ci_high)} (n: {n})"
+    else:
+        text = f"the data cannot decide: {m.reason}" + (f"; {m.measure} {eff}{_interval(m.ci_low, m.ci_high)}"
+                                                         if m.effect is not None else "")
+    others = {}
+    for v in result.variants:
+        if v["verdict"] != m.verdict:
+            others.setdefault(v["verdict"], []).append(v.get("option") or v["taxonomy"] if v.get("strata") ==
+                                                        "fb and g" else f"strata {v.get('strata')}")
+    tail = "".join(f" {verdict.capitalize()} under {len(r)} other reading{'s' if len(r) > 1 else ''} "
+                   f"(e.g. {r[0]})." for verdict, r in others.items())
+    return f"{result.claim} {m.verdict}: {text}.{tail}"
 
 
 def read_paper_statements(path: str | Path) -> dict:

@@ -210,6 +210,25 @@ def test_forest_plots_draw_every_claim_and_variant():
     c4 = {r.claim: r for r in results}["C4"]
     fig = plots_report.variants_forest(c4)
     assert len(fig.axes[0].get_yticklabels()) == 8    # default + 5 protocol x measure readings + 2 stratifications
+    c6 = {r.claim: r for r in results}["C6"]          # readings in two units: each drawn in its own margin's units
+    fig = plots_report.variants_forest(c6)
+    assert "each reading's margin" in fig.axes[0].get_xlabel()
+    notes = [t.get_text().replace("\n", " ") for t in fig.axes[0].texts]
+    assert any("margin ±0.585" in n for n in notes) and any("margin ±0.1" in n for n in notes)
+
+
+def test_prevalence_plot_draws_every_reading_per_fb():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from slowmem.plots import report as plots_report
+    from slowmem.report.prevalence import READINGS, prevalence_table
+
+    t = population(30, 10, fb_sm=(1.0, 10.0), fb_fp=(1.0,), others=6).assign(**{"dynamics.probe.n_far": 0})
+    fig = plots_report.prevalence_plot(prevalence_table(t, n_resamples=200))
+    ax = fig.axes[0]
+    assert [x.get_text() for x in ax.get_xticklabels()] == ["fb 1", "fb 10", "whole grid"]
+    assert len(ax.get_legend().get_texts()) == len(READINGS)
 
 
 def test_extra_seeds_count_in_comparisons_not_in_shares():
@@ -321,3 +340,18 @@ def test_the_verdict_box_states_the_measurement_precision():
     box = verdict_box(r["C4"])
     assert "Precision." in box and "slow manifold 0.030" in box and "0.009, against 0.012" in box
     assert "Precision." not in verdict_box(r["C3"])
+
+
+def test_conclusions_say_what_the_data_support_in_computed_words():
+    from slowmem.report.present import conclusion
+
+    r = by_claim(population(30, 20))
+    c4 = conclusion(r["C4"])
+    assert c4.startswith("C4 held: ") and "30 slow manifold, 20 fixed points" in c4
+    assert f"{r['C4'].main.effect:+.3f}" in c4 and "wholly beyond the margin ±0.1" in c4
+    noise = lambda group, fb: 0.3                                         # noqa: E731 - no difference at all
+    r6 = by_claim(population(40, 40, noise=noise))["C6"]
+    assert r6.verdict == "ruled out"
+    assert conclusion(r6).startswith("C6 ruled out: the difference is too small") and "inside ±0.585" in conclusion(r6)
+    few = by_claim(population(30, 3))["C4"]
+    assert conclusion(few).startswith("C4 inconclusive: the data cannot decide: too few networks")
