@@ -4,8 +4,13 @@ Every network runs **autonomously** (no input, feedback on) for
 ``probe_trials`` trial lengths (50 x 350 steps by default) from ``S`` start
 states: ``starts_per_centre`` (20) noisy copies of each *centre* -- the 4
 trial-end states and the origin -- with independent Normal noise of std
-``start_noise`` (0.5) on every unit: 100 starts per network. The noise comes
-from :func:`~slowmem.task.trial_rng` stream 3 of the network's seed, so a
+``start_noise`` (0.5) on every unit: 100 starts per network. The noise is,
+by default (``start_draws = "authors"``), the authors' own: a fresh numpy
+``RandomState(1)`` per network, one row of N standard-normal draws per start,
+consumed by the origin's 20 starts first and then by those of trial types 0..3
+(:func:`authors_start_noise`), so every network of the same N starts from the
+same noise; with ``start_draws = "network"`` it comes from
+:func:`~slowmem.task.trial_rng` stream 3 of the network's seed. Either way a
 network's probe does not depend on its batch neighbours.
 
 All B x S runs advance together in one batched simulation, split in time
@@ -15,8 +20,9 @@ trial lengths, z every ``trace_every`` steps over the whole run (the long
 output traces of the figures), and the states at ``n_snapshots``
 geometrically spaced times (seeds for the slow-point finder).
 
-Over the window, per start: variance, mean, minimum and maximum of z; at the
-end: the final output and final state. Distinct attractors are counted by
+Over the window, per start: variance, mean, minimum and maximum of z, and its
+last sample (z at step ``steps - 1``, the authors' "final" output); at the
+end: the final output (z after the last step) and final state. Distinct attractors are counted by
 greedy clustering (:func:`count_distinct`) of the final outputs (tolerance
 ``output_tolerance``) and of the final states (RMS distance
 ``state_tolerance``) of the starts that *settled* (window variance below
@@ -38,8 +44,8 @@ from ..runtime import Runtime, as_runtime
 from ..system import DynamicalSystem, check_system
 from ..task import STREAMS, SPMTask, trial_rng
 
-__all__ = ["AttractorProbe", "probe_attractors", "probe_starts", "count_distinct", "dynamics_config",
-           "check_trial_end_states", "is_settled"]
+__all__ = ["AttractorProbe", "probe_attractors", "probe_starts", "authors_start_noise", "count_distinct",
+           "dynamics_config", "check_trial_end_states", "is_settled"]
 
 
 
@@ -130,6 +136,9 @@ class AttractorProbe:
             or fewer when all its runs came to rest (:func:`_at_rest`), so that the
             rest of that phase (the approach in ``simulation_dtype``, or the end in
             the network's precision) is known without simulating it.
+        last_output: ``(B, S)`` z at the last step of the window (step ``steps - 1``, before the
+            last update): the "final output" of the authors' rule (None in probes made without it:
+            ``final_output`` stands in).
     """
 
     seeds: np.ndarray
@@ -156,6 +165,7 @@ class AttractorProbe:
     state_tolerance: float
     seconds: float = float("nan")
     simulated_steps: np.ndarray | None = None
+    last_output: np.ndarray | None = None
 
     @property
     def B(self) -> int:
@@ -188,6 +198,22 @@ def is_settled(finite, output_variance, variance_tolerance: float):
     return finite & (output_variance < variance_tolerance)
 
 
+def authors_start_noise(cfg: DynamicsConfig, N: int) -> np.ndarray:
+    """``(S, N)`` float64 standard-normal start noise as the authors' code draws it, in this probe's start order.
+
+    Their code seeds ``numpy.random.RandomState(cfg.start_seed)`` afresh for every network and draws one
+    row of N values per start (``randn(1, N)``, which equals one ``randn(S, N)``): first the
+    ``starts_per_centre`` starts of the origin (with ``include_origin``), then those of trial types 0..3.
+    The rows are returned reordered to this probe's centre-major order (types 0..3, then the origin), so
+    that start ``s`` gets the draw the authors' code gives the same start of the same centre. Unscaled:
+    the probe multiplies by ``start_noise``.
+    """
+    k, n_c = cfg.starts_per_centre, cfg.n_centres
+    draws = np.random.RandomState(cfg.start_seed).standard_normal((n_c * k, N)).reshape(n_c, k, N)
+    theirs = [(c + 1) % n_c if cfg.include_origin else c for c in range(n_c)]    # their block of our centre c
+    return draws[theirs].reshape(n_c * k, N)
+
+
 def probe_starts(net: DynamicalSystem, trial_end_states: torch.Tensor, cfg: DynamicsConfig | None = None
                  ) -> tuple[torch.Tensor, np.ndarray]:
     """The probe's start states.
@@ -195,16 +221,22 @@ def probe_starts(net: DynamicalSystem, trial_end_states: torch.Tensor, cfg: Dyna
     Returns ``(starts (B, S, N), centre (S,))`` with ``S = n_centres *
     starts_per_centre``, centre-major: the trial-end state of type 0 plus
     noise 20 times, then type 1, ..., then the origin plus noise. Noise:
-    ``start_noise * Normal(0, 1)`` from :func:`~slowmem.task.trial_rng` stream
-     ``"probe"`` of each network's seed (drawn in float64 on the CPU).
+    ``start_noise * Normal(0, 1)`` drawn in float64 on the CPU, by
+    ``cfg.start_draws``: :func:`authors_start_noise` (the same for every
+    network), or :func:`~slowmem.task.trial_rng` stream ``"probe"`` of each
+    network's seed.
     """
     cfg = dynamics_config(cfg)
     ends = check_trial_end_states(net, trial_end_states)
     centres = ends if not cfg.include_origin else torch.cat([ends, torch.zeros_like(ends[:, :1])], 1)
     centre = np.repeat(np.arange(cfg.n_centres), cfg.starts_per_centre)
     S = len(centre)
-    noise = torch.stack([torch.from_numpy(trial_rng(s, STREAMS["probe"]).standard_normal((S, net.N)))
-                         for s in net.seeds]).to(device=net.device, dtype=net.dtype)
+    if cfg.start_draws == "authors":
+        noise = torch.from_numpy(authors_start_noise(cfg, net.N)).expand(net.B, S, net.N)
+    else:
+        noise = torch.stack([torch.from_numpy(trial_rng(s, STREAMS["probe"]).standard_normal((S, net.N)))
+                             for s in net.seeds])
+    noise = noise.to(device=net.device, dtype=net.dtype)
     return centres[:, torch.as_tensor(centre, device=net.device)] + cfg.start_noise * noise, centre
 
 
@@ -356,4 +388,4 @@ def probe_attractors(net: DynamicalSystem, task: SPMTask, trial_end_states: torc
         trace_steps=trace_steps, z_trace=np_(torch.cat(trace)), snapshot_steps=snaps_at, snapshots=snaps,
         steps=total, window_steps=window, variance_tolerance=cfg.variance_tolerance,
         output_tolerance=cfg.output_tolerance, state_tolerance=cfg.state_tolerance,
-        seconds=time.perf_counter() - t0, simulated_steps=simulated)
+        seconds=time.perf_counter() - t0, simulated_steps=simulated, last_output=np_(z_window[-1]))

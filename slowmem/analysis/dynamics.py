@@ -35,7 +35,7 @@ from ..task import SPMTask
 from .activity import ActivityProfile, activity_profile
 from .attractors import AttractorProbe, dynamics_config, probe_attractors
 from .manifold import SlowManifold, analyze_manifold
-from .mechanisms import Mechanisms, classify, classify_original, slow_manifold_check
+from .mechanisms import Mechanisms, OriginalRule, classify, original_rule, slow_manifold_check
 from .slowpoints import SlowPoints, find_slow_points, sample_starts
 from .tables import flatten_summaries
 
@@ -58,6 +58,8 @@ class DynamicsResult:
             profiles, slow directions).
         mechanism_original: ``(B,)`` labels by the authors' literal rule
             (:func:`~slowmem.analysis.mechanisms.classify_original`).
+        original: the authors' rule in full (:class:`~slowmem.analysis.mechanisms.OriginalRule`: its
+            branch, e.g. far vs mixed, and the counts behind it).
     """
 
     seeds: np.ndarray
@@ -70,6 +72,7 @@ class DynamicsResult:
     seconds: dict[str, float]
     manifold: SlowManifold | None = None
     mechanism_original: np.ndarray | None = None
+    original: OriginalRule | None = None
 
 
 def analyze_dynamics(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.Tensor, *,
@@ -106,8 +109,9 @@ def analyze_dynamics(networks: DynamicalSystem, task: SPMTask, trial_end_states:
         sec["slow_points"] = time.perf_counter() - t
     act.states = None                                        # the largest array; not needed any more
     configs = tuple(getattr(networks, "configs", None) or (None,) * networks.B)
+    orig = original_rule(probe, task, cfg=cfg)
     return DynamicsResult(np.asarray(networks.seeds), configs, probe, mech, act, points,
-                          check, sec, manifold, classify_original(probe, task))
+                          check, sec, manifold, orig.label, orig)
 
 
 def _f(x) -> float | None:
@@ -123,6 +127,7 @@ def _summaries(res: DynamicsResult) -> list[dict]:
         net = s.network.numpy()
     var = [v[f] for v, f in zip(p.output_variance, p.finite)]          # finite starts only
     original = res.mechanism_original if res.mechanism_original is not None else [None] * len(res.seeds)
+    o = res.original
     out = []
     for b in range(len(res.seeds)):
         if s is not None:
@@ -140,6 +145,9 @@ def _summaries(res: DynamicsResult) -> list[dict]:
         out.append({
             "mechanism": str(m.label[b]),
             "mechanism_original": str(original[b]),
+            **({"original_rule": {"branch": str(o.branch[b]), "settled": bool(o.settled[b]),
+                                  "n_signed_outputs": int(o.n_signed_outputs[b]),
+                                  "n_distinct_means": int(o.n_distinct_means[b])}} if o is not None else {}),
             "n_memories": int(m.n_memories),
             "efficiency": _f(m.efficiency[b]),
             "probe": {
@@ -174,8 +182,9 @@ def summarize(networks: DynamicalSystem, task: SPMTask, trial_end_states: torch.
               runtime: Runtime | None = None) -> list[dict]:
     """One JSON-ready dict per network (the :data:`slowmem.analysis.ANALYSES` contract).
 
-    Keys: ``mechanism``, ``n_memories``, ``efficiency`` (None unless every
-    probe start settled), ``probe`` (start counts, attractor counts,
+    Keys: ``mechanism``, ``mechanism_original`` and ``original_rule`` (the authors' literal rule: its
+    ``branch``, ``settled``, ``n_signed_outputs``, ``n_distinct_means``), ``n_memories``, ``efficiency``
+    (None unless every probe start settled), ``probe`` (start counts, attractor counts,
     variance, output range, the distinct settled final outputs),
     ``slow_points`` (only with ``cfg.sampled_slow_points``: ``n_fixed``,
     ``n_fixed_stable``, ``n_slow``, ``n_slow_stable``, ``slow_manifold`` and

@@ -49,13 +49,19 @@ threshold is multiplied by 10 or divided by 10; :func:`slow_manifold_check`
 is the cross-check with the slow-point finder.
 
 **The authors' rule, literally** (:func:`classify_original`, a variant the
-report shows beside ours), on the same probe: if the output variance is below
-``1e-9`` for *every* start, count the distinct final outputs rounded to 4
-decimals, *signed* (mirror pairs count twice): at least ``2 x number of
-encodings`` (6) is ``fixed points``, fewer is ``slow manifold``. Otherwise
-``limit cycle`` if all window means are distinct; otherwise ``far/mixed``
-(their "far" if a window mean lies beyond ``+-(1.5 + 2.5)``, "mixed" else:
-one label of ours).
+report shows beside ours), on the same probe, whose starts are by default the
+authors' own (``DynamicsConfig.start_draws``: their ``RandomState(1)`` draws).
+As their code reads it: the window variance of z per start is cast to float32;
+if it is below ``original_variance`` (1e-9, compared in float32) for *every*
+start, count the distinct values of z at the last step of the window (step
+``steps - 1``), rounded to ``original_decimals`` (4) decimals, *signed*
+(mirror pairs count twice): at least ``2 x number of encodings`` (6) is
+``fixed points``, fewer is ``slow manifold``. Otherwise the window means are
+cast to float32: ``limit cycle`` if all of them are distinct (exact float32
+equality); otherwise ``far`` if one lies beyond ``+-(largest encoding +
+original_far_margin)`` (+-4.0), else ``mixed`` -- their two last branches, one
+label of ours (``far/mixed``). A non-finite window mean (impossible in their
+bounded dynamics) counts as beyond the far limit and never as distinct.
 """
 from __future__ import annotations
 
@@ -70,9 +76,8 @@ from ..task import SPMTask
 from .attractors import AttractorProbe, count_distinct, dynamics_config, is_settled
 from .slowpoints import SlowPoints
 
-__all__ = ["Mechanisms", "classify", "classify_original", "count_memories", "threshold_sensitivity",
-           "slow_manifold_check",
-           "TAXONOMY_THRESHOLDS"]
+__all__ = ["Mechanisms", "classify", "classify_original", "original_rule", "OriginalRule", "ORIGINAL_BRANCHES",
+           "count_memories", "threshold_sensitivity", "slow_manifold_check", "TAXONOMY_THRESHOLDS"]
 
 #: The thresholds of the rule, varied by :func:`threshold_sensitivity`.
 TAXONOMY_THRESHOLDS: tuple[str, ...] = ("variance_tolerance", "output_tolerance", "far_margin")
@@ -185,22 +190,64 @@ def slow_manifold_check(points: SlowPoints, *, cfg: DynamicsConfig | None = None
     return torch.bincount(points.network[near.cpu()], minlength=points.B).numpy() > 0
 
 
-#: The authors' literal thresholds (see the module docstring).
-ORIGINAL_RULE = {"variance": 1e-9, "decimals": 4, "far": 4.0}
+#: The branches of the authors' rule, and the label of ours each one gives.
+ORIGINAL_BRANCHES: dict[str, str] = {"fixed points": MECHANISMS[0], "slow manifold": MECHANISMS[1],
+                                     "limit cycle": MECHANISMS[2], "far": MECHANISMS[3], "mixed": MECHANISMS[3]}
 
 
-def classify_original(probe: AttractorProbe, task: SPMTask) -> np.ndarray:
-    """``(B,)`` labels of :data:`~slowmem.config.MECHANISMS` by the authors' literal rule (module docstring)."""
-    labels = []
+@dataclass
+class OriginalRule:
+    """The authors' literal rule on B networks (module docstring). Arrays have leading axis B.
+
+    Attributes:
+        label: ``(B,)`` str, one of :data:`~slowmem.config.MECHANISMS`.
+        branch: ``(B,)`` str, the rule's own branch, a key of :data:`ORIGINAL_BRANCHES` ("far" and
+            "mixed" are both ``far/mixed``).
+        settled: ``(B,)`` bool: every start's float32 window variance is below the threshold.
+        n_signed_outputs: ``(B,)`` distinct rounded signed last outputs over all starts.
+        n_distinct_means: ``(B,)`` distinct finite float32 window means.
+    """
+
+    label: np.ndarray
+    branch: np.ndarray
+    settled: np.ndarray
+    n_signed_outputs: np.ndarray
+    n_distinct_means: np.ndarray
+
+
+def _n_unique(rows: np.ndarray) -> np.ndarray:
+    """``(B,)`` number of distinct finite values in each row of ``rows: (B, S)`` (exact equality)."""
+    return np.array([len(np.unique(r[np.isfinite(r)])) for r in rows], dtype=np.int64)
+
+
+def original_rule(probe: AttractorProbe, task: SPMTask, *, cfg: DynamicsConfig | None = None) -> OriginalRule:
+    """The authors' literal taxonomy of every probed network (module docstring).
+
+    Args:
+        probe: from :func:`~slowmem.analysis.attractors.probe_attractors` (``output_variance``,
+            ``output_mean`` and ``last_output``, each ``(B, S)``; ``final_output`` stands in for a probe
+            without ``last_output``).
+        task: its encodings give the far limit and the fixed-point count (2 per encoding).
+        cfg: thresholds ``original_variance``, ``original_decimals``, ``original_far_margin``.
+    """
+    cfg = dynamics_config(cfg)
+    var32 = np.asarray(probe.output_variance).astype(np.float32)
+    mean32 = np.asarray(probe.output_mean).astype(np.float32)
+    last = np.asarray(probe.last_output if probe.last_output is not None else probe.final_output, np.float64)
+    S = mean32.shape[1]
+    settled = (var32 < np.float32(cfg.original_variance)).all(1)
+    n_signed = _n_unique(np.round(last, cfg.original_decimals))
+    n_means = _n_unique(mean32)
+    limit = float(task.encoding.max()) + cfg.original_far_margin
+    far = ~np.isfinite(mean32).all(1) | (np.nanmax(mean32, 1, initial=-np.inf) > limit) \
+        | (np.nanmin(mean32, 1, initial=np.inf) < -limit)
     need = 2 * len(task.encoding)
-    for b in range(probe.B):
-        var, mean, final = probe.output_variance[b], probe.output_mean[b], probe.final_output[b]
-        finite = probe.finite[b] & np.isfinite(var) & np.isfinite(mean)
-        if finite.all() and (var < ORIGINAL_RULE["variance"]).all():
-            n = len(np.unique(np.round(final, ORIGINAL_RULE["decimals"])))
-            labels.append(MECHANISMS[0] if n >= need else MECHANISMS[1])
-        elif finite.all() and len(np.unique(mean)) == len(mean):
-            labels.append(MECHANISMS[2])
-        else:
-            labels.append(MECHANISMS[3])           # far (a mean beyond +-4, or not finite) or mixed
-    return np.asarray(labels, dtype=object)
+    branch = np.where(settled, np.where(n_signed >= need, "fixed points", "slow manifold"),
+                      np.where(n_means == S, "limit cycle", np.where(far, "far", "mixed")))
+    label = np.array([ORIGINAL_BRANCHES[b] for b in branch], dtype=object)
+    return OriginalRule(label, branch.astype(object), settled, n_signed, n_means)
+
+
+def classify_original(probe: AttractorProbe, task: SPMTask, *, cfg: DynamicsConfig | None = None) -> np.ndarray:
+    """``(B,)`` labels of :data:`~slowmem.config.MECHANISMS` by the authors' literal rule (:func:`original_rule`)."""
+    return original_rule(probe, task, cfg=cfg).label

@@ -146,8 +146,10 @@ class DynamicsConfig(RefusesRunSettings):
     lengths from ``starts_per_centre`` noisy copies (Normal noise of std
     ``start_noise`` per unit) of each *centre*: the 4 trial-end states and,
     with ``include_origin``, the origin (20 x 5 = 100 starts by default).
-    Statistics of the response z are taken over the last ``window_trials``
-    trial lengths.
+    The noise is the authors' (``start_draws = "authors"``: numpy
+    ``RandomState(start_seed)``, the same for every network of one N) or the
+    network's own (``"network"``). Statistics of the response z are taken
+    over the last ``window_trials`` trial lengths.
 
     **Slow points** (:mod:`slowmem.analysis.slowpoints`): q(x) = 1/2 |F(x)|^2
     with F(x) = -x + M tanh(x), M the closed-loop matrix, is minimised from
@@ -174,6 +176,8 @@ class DynamicsConfig(RefusesRunSettings):
     number of distinct nominal responses, 3 for the paper's task) is what the
     number of attractors is compared with. ``zero_eigenvalue``: a real part
     with magnitude below it counts as near zero (the slow-manifold cross-check).
+    The authors' rule, read literally, has its own thresholds:
+    ``original_variance``, ``original_decimals``, ``original_far_margin``.
 
     **Activity** (:mod:`slowmem.analysis.activity`): a unit is saturated when
     ``|tanh(x)| > saturation``.
@@ -199,6 +203,13 @@ class DynamicsConfig(RefusesRunSettings):
     starts_per_centre: int = param(20, kind="int", lo=1, hi=10 ** 5, help="noisy starts per centre")
     start_noise: float = param(0.5, kind="float", lo=0, help="std of the Normal noise per unit of a start")
     include_origin: bool = param(True, kind="bool", help="the origin is a centre too")
+    start_draws: str = param(
+        "authors", kind="choice", choices=("authors", "network"),
+        help="where the start noise comes from (authors: one numpy RandomState(start_seed) per network, drawn one "
+             "row of N per start with the origin's starts first, then trial types 0..3, as the authors' code does: "
+             "every network of the same N gets the same noise; network: stream 'probe' of the network's seed)")
+    start_seed: int = param(1, kind="int", lo=0, hi=2 ** 32 - 1,
+                            help="seed of the RandomState of start_draws = authors (the authors' code: 1)")
     trace_every: int = param(10, kind="int", lo=1, hi=10 ** 6,
                              help="steps between kept samples of the long output traces")
     n_snapshots: int = param(8, kind="int", lo=0, hi=10 ** 4,
@@ -234,6 +245,18 @@ class DynamicsConfig(RefusesRunSettings):
     zero_eigenvalue: float = param(0.05, kind="float", lo=0, lo_open=True,
                                    help="a real part of smaller magnitude counts as near zero (the slow-manifold "
                                         "cross-check)")
+    # the authors' taxonomy, literally (slowmem.analysis.mechanisms.classify_original)
+    original_variance: float = param(
+        1e-9, kind="float", lo=0, lo_open=True,
+        help="authors' rule: the network settled if every start's window variance of z, cast to float32, is below "
+             "this (compared in float32; their 10e-10)")
+    original_decimals: int = param(4, kind="int", lo=0, hi=15,
+                                   help="authors' rule: the last window output of z is rounded to this many decimals "
+                                        "before its distinct signed values are counted")
+    original_far_margin: float = param(
+        2.5, kind="float", lo=0,
+        help="authors' rule: far if a float32 window mean of z lies beyond +-(largest encoding + this), 4.0 for the "
+             "paper's encodings")
     # activity
     saturation: float = param(0.8, kind="float", lo=0, hi=1, hi_open=True,
                               help="a unit is saturated when |tanh(x)| exceeds this")
