@@ -67,7 +67,7 @@ def _site(root: Path, *, head: str = "", body: str = "") -> Path:
     (root / "b.html").write_text(PAGE.format(title="B", other="a", head="", body=""))
     (root / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=a.html" />')
     (root / "_sources").mkdir()
-    (root / "_sources" / "a.ipynb").write_text("{}")        # page a is a chapter: the height limit applies
+    (root / "_sources" / "a.ipynb").write_text("{}")        # page a is a chapter
     return root
 
 

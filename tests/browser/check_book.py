@@ -18,8 +18,8 @@ read. For every HTML page of the site (``_static``, ``_sources`` and ``_images``
                 existing id of that page;
 * ``math``      on a page with mathematics, MathJax is loaded from the site itself and every
                 formula has been rendered (an ``mjx-container`` inside each ``.math`` element);
-* ``height``    a chapter page (one built from a notebook: ``_sources/NAME.ipynb``) is less than
-                ``MAX_HEIGHT`` px tall at a 1280 px wide window;
+* ``height``    every page (chapters, methods, the first page, ...) is less than ``MAX_HEIGHT`` px
+                tall at a 1280 px wide window;
 * ``phone``     at a 390 px wide window the document does not scroll sideways, and no table, figure,
                 image, code or output block, formula or admonition reaches past the screen unless it
                 sits in a box that scrolls sideways on its own and fits the screen (a wide table in its
@@ -156,16 +156,14 @@ _PHONE_JS = """() => {
 
 
 def layout_checks(browser, base: str, site: Path, pages: list[str], route) -> dict[str, dict[str, list[str]]]:
-    """``{page: {"height": [...], "phone": [...]}}``: the height of chapter pages at 1280 px, and what
-    reaches past a 390 px screen. A chapter page is one built from a notebook (``_sources/NAME.ipynb``)."""
+    """``{page: {"height": [...], "phone": [...]}}``: the height of every page at 1280 px, and what
+    reaches past a 390 px screen."""
     out: dict[str, dict[str, list[str]]] = {p: {"height": [], "phone": []} for p in pages}
     for size, check in ((DESK, "height"), (PHONE, "phone")):
         ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
         ctx.route("**/*", route)
         for p in pages:
             if _REFRESH.search((site / p).read_text(encoding="utf-8", errors="replace")):
-                continue
-            if check == "height" and not (site / "_sources" / (Path(p).stem + ".ipynb")).is_file():
                 continue
             tab = ctx.new_page()
             tab.goto(base + p, wait_until="load")
