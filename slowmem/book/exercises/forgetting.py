@@ -86,7 +86,7 @@ def check_forgetting_point(forgetting_point: Callable, networks, trial_end_state
     def compare(delay):
         def fn():
             # the reference in the network's own precision (the analyses' default float32 is for speed)
-            ref = forgetting_curve(net, task, starts, delays=[delay],
+            ref = forgetting_curve(net, task, starts, delays=[delay], n_draws=1,
                                    runtime=Runtime(simulation_dtype=str(net.dtype).removeprefix("torch.")))
             got = forgetting_point(net, task, starts[0].clone(), delay, trial_rng(net.seeds[0], STREAMS["forgetting"]))
             if not (isinstance(got, (tuple, list)) and len(got) == 2):
