@@ -205,10 +205,12 @@ def group_count(n: int, n_all: int) -> str:
 def effects_table(effects: pd.DataFrame) -> pd.DataFrame:
     """:func:`compare_effects` output as a narrow table to read: ``effect [95 % CI]``, ``n SM``, ``n FP``
     (``"k of n"`` where only k of the group's n networks are in strata that hold both groups), ``verdict``
-    per (claim, setting)."""
+    per (claim, setting). An effect reads "no values of this measure" where no network of the setting has
+    one (e.g. summaries stored before the measure existed), "no comparison" where the strata leave a side
+    empty."""
     def ci(r) -> str:
-        if pd.isna(r.effect):
-            return "no comparison"
+        if pd.isna(r.effect):   # no network has the measure (stored summaries older than it), or one side lacks it
+            return "no values of this measure" if r.n_sm_all == 0 and r.n_fp_all == 0 else "no comparison"
         return f"{r.effect:+.3f}" + ("" if pd.isna(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")
 
     return pd.DataFrame({"effect [95 % CI]": [ci(r) for r in effects.itertuples()],

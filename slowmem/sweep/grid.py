@@ -107,6 +107,31 @@ class Grid:
         parts = [f"{k}({len(v)})" for k, v in self.axes.items()] + [f"seeds({len(self.seeds)})"]
         return f"grid {self.name!r} (preset {self.preset}): {' x '.join(parts)} = {self.size} networks"
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Grid:
+        """The grid a manifest recorded (:meth:`to_dict`'s output), e.g. ``read_manifest(folder)["grid"]``."""
+        try:
+            return cls(name=str(d["name"]), preset=str(d["preset"]), fixed=dict(d["fixed"]),
+                       axes={k: tuple(v) for k, v in d["axes"].items()}, seeds=tuple(int(s) for s in d["seeds"]),
+                       analysis={k: dict(v) for k, v in d.get("analysis", {}).items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ConfigError(f"a recorded grid needs name, preset, fixed, axes and seeds; this one does not ({e!r})") \
+                from None
+
+    def settings_text(self) -> str:
+        """The grid's network settings in one line, e.g. ``fb = 1, 10; g = 1.1-1.3; seeds 0-3: 24 networks``.
+
+        Swept and fixed network parameters (g, pg, fb) in that order, then the seeds (runs
+        of consecutive integers as ``a-b``) and the grid's size: what a page states about
+        a grid, read from the grid itself so that it cannot go stale.
+        """
+        parts = []
+        for key in ("fb", "g", "pg"):
+            values = self.axes.get(key, (self.fixed[key],) if key in self.fixed else None)
+            if values is not None:
+                parts.append(f"{key} = {', '.join(f'{v:g}' for v in values)}")
+        return f"{'; '.join(parts)}; seeds {_ranges(self.seeds)}: {self.size} networks"
+
     def to_dict(self) -> dict:
         return {"name": self.name, "preset": self.preset, "preset_values": dict(PRESETS[self.preset]),
                 "fixed": dict(self.fixed), "axes": {k: list(v) for k, v in self.axes.items()},
@@ -379,3 +404,14 @@ def resolve_grid(spec: str, *, sets: Sequence[str] | None = None, seeds: Any = N
     return grid
 
 
+
+
+def _ranges(values) -> str:
+    """Integers as runs: (0, 1, 2, 3, 7) -> ``0-3, 7``."""
+    runs: list[list[int]] = []
+    for v in sorted(values):
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)

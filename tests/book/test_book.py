@@ -93,3 +93,29 @@ def test_the_typed_result_rule_catches_what_it_should():
     assert TYPED_RESULT.search("C4 +0.19 at both") and TYPED_RESULT.search("2 of the 33, 6 of 29")
     assert TYPED_RESULT.search("an effect of \u22120.44")
     assert not TYPED_RESULT.search("x0 = 0.1 N(0, 1), margin \u00b10.05, N = 300, 1,500 trials")
+
+
+def _shows_a_value(source: str) -> bool:
+    """Whether a cell's last statement is an expression Jupyter would display (not silenced by ``;``)."""
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    return not code.rstrip().endswith(";")
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_numbered_figure_cell_shows_only_its_figure(nb):
+    # myst-nb gives a cell's figure label to each of its outputs: a displayed value beside the figure
+    # (a bare `fig.suptitle(...)` shows its Text) makes the label a duplicate, which `-W` fails on
+    for c in _cells(nb):
+        if c["cell_type"] == "code" and c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name"):
+            assert not _shows_a_value("".join(c["source"])), f"{nb.name}: {''.join(c['source'])[-120:]}"
+
+
+def test_the_figure_cell_rule_catches_a_displayed_value():
+    assert _shows_a_value("fig = plot()\nfig.suptitle('x')")
+    assert not _shows_a_value("fig = plot()\nfig.suptitle('x');")
+    assert not _shows_a_value("fig = plot()")

@@ -95,6 +95,9 @@ def test_compare_effects_measures_each_setting_on_the_shared_cells_only():
     assert shown.loc[("C4", "x"), "effect [95 % CI]"].startswith("+0.") and shown.loc[("C4", "x"), "n FP"] == "12"
     assert ref.loc[("C4", "whole"), "n_sm_all"] == 32
     assert effects_table(small).loc[("C4", "b"), "effect [95 % CI]"] == "no comparison"
+    unmeasured = compare_effects(big, other.drop(columns="memory.forgetting.replace.long_delay_failure"),
+                                 labels=("x", "y"), claims=("C4",))
+    assert effects_table(unmeasured).loc[("C4", "y"), "effect [95 % CI]"] == "no values of this measure"
     with pytest.raises(ConfigError, match="one of the labels"):
         compare_effects(big, other, labels=("x", "y"), reference=("x", big))
     with pytest.raises(ConfigError, match="share no cell"):

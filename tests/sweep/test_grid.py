@@ -78,3 +78,15 @@ def test_repeated_set_keys_and_seeds_are_refused():
         with pytest.raises(ConfigError, match=f"seeds: {twice} given more than once"):
             parse_seeds(spec)
     assert parse_seeds("0-3,8") == [0, 1, 2, 3, 8]
+
+
+def test_settings_text_reads_the_grid_file(tmp_path):
+    p = tmp_path / "cells.yaml"
+    p.write_text("name: cells\npreset: ci\ng: [0.8, 1.1, 1.2]\npg: 0.4\nfb: 1.0\nseeds: [0, 1, 2, 3, 7]\n")
+    grid = load_grid_file(p)
+    assert grid.settings_text() == "fb = 1; g = 0.8, 1.1, 1.2; pg = 0.4; seeds 0-3, 7: 15 networks"
+    assert grid.size == 15
+    again = Grid.from_dict(grid.to_dict())
+    assert again.settings_text() == grid.settings_text() and again.size == grid.size
+    with pytest.raises(ConfigError, match="needs name, preset"):
+        Grid.from_dict({"name": "x"})
