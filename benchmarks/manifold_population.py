@@ -1,7 +1,7 @@
 """The slow manifold on the stored book population (issue 15): slow points, speed profiles, cost.
 
 For every successful network of a stored population (default ``book/data/population``; the stored
-manifold_check.json was made on the previous 168-network population) (or ``--limit`` of each mechanism):
+manifold_check.json records which) (or ``--limit`` networks of each mechanism, a seeded random sample):
 the test trials (:func:`slowmem.analysis.activity.activity_profile`, as the dynamics analysis runs
 them) and :func:`slowmem.analysis.manifold.analyze_manifold` with the default settings, one network
 at a time on one thread (its CPU time is the cost per network); then the same search under
@@ -31,6 +31,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 
 from slowmem import __version__
@@ -74,15 +75,17 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--population", default="book/data/population")
     p.add_argument("--json", default="book/data/manifold_check.json")
-    p.add_argument("--limit", type=int, default=None, help="at most this many networks per mechanism")
+    p.add_argument("--limit", type=int, default=None,
+                   help="at most this many networks per mechanism (a seeded random sample of each)")
     p.add_argument("--no-variants", action="store_true", help="skip the sensitivity runs")
     a = p.parse_args()
     torch.set_num_threads(1)
     pop = load_population(a.population)
     ok = pop.successful
     label = ok["dynamics.mechanism"]
-    if a.limit:
-        ok = ok.groupby(label, group_keys=False).head(a.limit).reset_index(drop=True)
+    if a.limit:   # a seeded random sample per mechanism, so that it spans the feedback scales, not the first folder
+        picked = [d.sample(n=min(a.limit, len(d)), random_state=0) for _, d in ok.groupby(label)]
+        ok = pd.concat(picked).sort_index().reset_index(drop=True)
     memory = {r.network_id: s for r, s in zip(ok.itertuples(), pop.analysis_summaries("memory", ok))}
     base = DynamicsConfig()
     rows, sens = [], {(k, v): [] for k, vals in VARIANTS.items() for v in vals}

@@ -80,7 +80,8 @@ DEFINITIONAL = {"C5": "attractors per memory (SM - FP) is set by the taxonomy's 
 
 VERDICT_RULE = (f"held: the 95 % interval of the effect excludes zero in the claim's direction; contradicted: it "
                 f"excludes zero against it; ruled out: the 90 % interval lies inside plus or minus the claim's "
-                f"margin, stated in advance (two one-sided tests at 5 %), even if it excludes zero; "
+                f"margin, stated in advance (the bootstrap form of two one-sided tests at 5 %; where their regression "
+                f"form, with HC3 errors, disagrees, the verdict says borderline), even if it excludes zero; "
                 f"inconclusive: otherwise (too few networks, fewer than {MIN_PER_SIDE} per side, or an interval "
                 f"that spans zero and reaches past the margin). SM-vs-FP effects are pooled within cells of fb "
                 f"and g that hold at least 2 networks of each group.")

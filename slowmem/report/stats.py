@@ -190,6 +190,9 @@ def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: st
         lo90, hi90 = (float(v) for v in np.percentile(boot.bootstrap_distribution, [5.0, 95.0]))
     p, tost = _ols_tests(t[t["_stratum"].isin(usable)], value, group, a, margin)
     verdict, reason, clears, sens = _decide(est, lo, hi, lo90, hi90, n, direction, margin)
+    if verdict == "ruled out" and tost is not None and tost >= 0.05:
+        reason += (f"; borderline: the regression form of the two one-sided tests (HC3 errors) gives p = {tost:.2g}, "
+                   "which alone would not rule it out")
     return Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level, notes=notes,
                   margin=margin, ci90_low=lo90, ci90_high=hi90, tost_p=tost, clears_margin=clears,
                   margin_sensitivity=sens)

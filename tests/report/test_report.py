@@ -355,3 +355,16 @@ def test_conclusions_say_what_the_data_support_in_computed_words():
     assert conclusion(r6).startswith("C6 ruled out: the difference is too small") and "inside ±0.585" in conclusion(r6)
     few = by_claim(population(30, 3))["C4"]
     assert conclusion(few).startswith("C4 inconclusive: the data cannot decide: too few networks")
+
+
+def test_a_ruled_out_verdict_the_regression_test_does_not_confirm_says_borderline():
+    """Twelve networks a side, no true difference, spread 0.35 against a margin of 0.3: the bootstrap's 90 %
+    interval lies inside the margin for these draws, the HC3 regression's two one-sided tests fall short."""
+    def effect(seed):
+        rng = np.random.default_rng(seed)
+        t = pd.DataFrame({"v": np.r_[rng.normal(0, 0.35, 12), rng.normal(0, 0.35, 12)], "grp": ["A"] * 12 + ["B"] * 12})
+        return stratified_effect(t, "v", "grp", "A", "B", strata=None, margin=0.3)
+
+    borderline, clear = effect(0), effect(1)
+    assert borderline.verdict == "ruled out" and borderline.tost_p >= 0.05 and "borderline" in borderline.reason
+    assert clear.verdict == "ruled out" and clear.tost_p < 0.05 and "borderline" not in clear.reason
