@@ -110,7 +110,7 @@ def memory_horizons(horizons: pd.DataFrame, by: str | None = None, *, bins: int 
     top = max_delay if max_delay is not None else (float(finite.max()) if finite.size else 1.0)
     edges = np.linspace(0, top * 1.0001 if top > 0 else 1.0, bins + 1)
     width = edges[1] - edges[0]
-    never_x = edges[-1] + max(1.5 * width, 0.08 * edges[-1])
+    never_x = edges[-1] + max(2.5 * width, 0.12 * edges[-1])   # apart from the last bin, so labels do not touch
     groups = _groups(horizons, by)
     bottom_hist = np.zeros(bins)
     bottom_never = 0.0
@@ -124,8 +124,9 @@ def memory_horizons(horizons: pd.DataFrame, by: str | None = None, *, bins: int 
                edgecolor="w")
         bottom_hist += counts
         bottom_never += never
-    ticks = list(np.linspace(0, edges[-1], 5))
-    ax.set_xticks(ticks + [never_x], [f"{t:g}" for t in np.round(ticks, 1)] + ["never"])
+    ticks = [float(t) for t in MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, edges[-1])
+             if 0 <= t <= edges[-1] * 1.0001]   # round numbers within the bins, then the "never" column
+    ax.set_xticks(ticks + [never_x], [f"{t:g}" for t in ticks] + ["never"])
     ax.set_xlabel("memory horizon (delay 1 at first failure, time units)")
     ax.set_ylabel("networks")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -84,3 +84,18 @@ def test_verdicts_never_use_a_mechanism_colour():
     verdict = {c.lower() for c in plots_report.VERDICT_COLORS.values()}
     assert not mech & verdict
     assert len(verdict) == len(plots_report.VERDICT_COLORS)
+
+
+def test_memory_horizon_ticks_are_round_and_never_touch_the_never_column():
+    from slowmem.plots import memory as plots_memory
+
+    h = pd.DataFrame({"seed": np.arange(8), "mechanism": ["fixed points"] * 4 + ["slow manifold"] * 4,
+                      "memory_horizon": [5.0, 12.5, np.nan, np.nan, 20.0, 60.0, 175.0, np.nan]})
+    fig = plots_memory.memory_horizons(h, by="mechanism")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[-1] == "never" and all(float(x) % 5 == 0 for x in labels[:-1]), labels
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.get_xticklabels()]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
