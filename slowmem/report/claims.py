@@ -33,7 +33,7 @@ from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdic
 __all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "VARIANT_MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE",
            "claim_effect", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
            "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "measurement_precision",
-           "share_networks",
+           "share_networks", "NO_STANDARD_ERROR",
            "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
@@ -314,6 +314,26 @@ def _value_columns(claim: str, option: str | None) -> tuple[str, str] | None:
     return None
 
 
+#: Why a comparative claim's default measure has no per-network standard error.
+NO_STANDARD_ERROR = {
+    "C3": "delay saturation is stored as one number per network, the mean over its 16 test trials, not their "
+          "spread",
+    "C5": "the fixed points the slow-point search finds on the memory are a count from a deterministic search, "
+          "with no sampling error (chapter 3 shows how it moves with the search's settings)",
+}
+
+
+def _precision_bound(claim: str, e: Effect) -> dict | None:
+    """For a measure without a per-network SE: the bound the effect's own standard error sets on it (the
+    bootstrap over networks resamples each network's measurement noise with it, so that noise adds at most
+    the effect's standard error)."""
+    if e.ci_low is None or e.ci_high is None:
+        return None
+    effect_se = (e.ci_high - e.ci_low) / 2 / 1.96
+    return {"se_column": None, "why_none": NO_STANDARD_ERROR[claim], "effect_se": effect_se,
+            "effect_se_share_of_margin": None if not e.margin else effect_se / e.margin}
+
+
 def measurement_precision(t: pd.DataFrame, group_col: str, claim: str, option: str | None,
                           e: Effect) -> dict | None:
     """How much each network's own measurement noise weighs against the group comparison of ``e``.
@@ -322,8 +342,12 @@ def measurement_precision(t: pd.DataFrame, group_col: str, claim: str, option: s
     of each group): the median and largest per-network standard error per group, and the standard error that
     measurement noise alone gives the difference of group means, ``sqrt(mean(se_SM^2)/n_SM +
     mean(se_FP^2)/n_FP)``, beside the effect's own (the 95 % half-width / 1.96). None where the measure has
-    no stored standard error (populations summarised before memory summary version 4).
+    no stored standard error (populations summarised before memory summary version 4). For C3 and C5,
+    whose measures have none by construction, the reason and the bound the effect's own standard error
+    sets (``why_none``, ``effect_se``, ``effect_se_share_of_margin``).
     """
+    if claim in NO_STANDARD_ERROR:
+        return _precision_bound(claim, e)
     cols = _value_columns(claim, option)
     if cols is None or cols[1] not in t.columns or group_col not in t.columns:
         return None
@@ -424,7 +448,7 @@ def evaluate_claims(table: pd.DataFrame) -> list[ClaimResult]:
             note = _c2_readings(main, _evaluate(claim, table, taxonomies[1], successes[0], None))
             variants += _mixed_readings(table, successes[0], default_strata)
         precision = measurement_precision(_analysed(table, successes[0]), VARIANTS["taxonomy"][taxonomies[0]],
-                                          claim, options[0], main) if claim in _OPTIONS else None
+                                          claim, options[0], main) if claim in COMPARATIVE else None
         out.append(ClaimResult(claim, statement, main.measure, main, variants, note, precision))
     return out
 

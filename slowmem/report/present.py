@@ -56,7 +56,13 @@ def verdict_box(result: ClaimResult, *, scale: str | None = None) -> str:
 
 def precision_sentence(precision: dict) -> str:
     """One sentence from :attr:`ClaimResult.precision`: each group's median per-network standard error and how
-    much of the effect's standard error measurement noise alone would explain."""
+    much of the effect's standard error measurement noise alone would explain; for a measure without one, why
+    and the bound the effect's standard error sets."""
+    if precision.get("why_none"):
+        share = precision.get("effect_se_share_of_margin")
+        of_margin = "" if share is None else f", {share:.0%} of the margin"
+        return (f"No per-network standard error: {precision['why_none']}. Measurement noise can add at most the "
+                f"effect's own standard error, {precision['effect_se']:.3f}{of_margin}.")
     med = ", ".join(f"{k} {v:.3f}" for k, v in precision["median_se"].items())
     share = precision.get("share_of_effect_se")
     tail = "" if share is None else (f"; measurement noise alone would give the difference of group means a "

@@ -101,7 +101,11 @@ def test_per_network_standard_errors_are_summarised_against_the_effect():
     assert p4["measurement_se_of_difference"] == pytest.approx(np.sqrt(0.03 ** 2 / 30 + 0.03 ** 2 / 20))
     assert 0 < p4["share_of_effect_se"] < 1
     assert r["C6"].precision["median_se"][SM] == 0.1
-    assert r["C3"].precision is None                   # no per-network SE for the saturation fraction
+    p3 = r["C3"].precision                               # no per-network SE for the saturation fraction: a bound
+    assert p3["se_column"] is None and "16 test trials" in p3["why_none"]
+    assert p3["effect_se"] == pytest.approx((r["C3"].main.ci_high - r["C3"].main.ci_low) / 2 / 1.96)
+    assert p3["effect_se_share_of_margin"] == pytest.approx(p3["effect_se"] / 0.05)
+    assert "deterministic search" in r["C5"].precision["why_none"]
     assert json.loads(json.dumps(r["C4"].to_dict()))["precision"]["max_se"][FP] == 0.03
 
 
@@ -339,7 +343,7 @@ def test_the_verdict_box_states_the_measurement_precision():
     r = by_claim(population(30, 20))
     box = verdict_box(r["C4"])
     assert "Precision." in box and "slow manifold 0.030" in box and "0.009, against 0.012" in box
-    assert "Precision." not in verdict_box(r["C3"])
+    assert "Precision.</b> No per-network standard error: delay saturation" in verdict_box(r["C3"])
 
 
 def test_conclusions_say_what_the_data_support_in_computed_words():
