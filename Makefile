@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.slowmem-installed
 export PATH := $(BIN):$(PATH)
 
 
-.PHONY: book test test-all setup clean benchmark mathjax book-check student
+.PHONY: book test test-all setup clean benchmark mathjax book-check book-check-strict student
 
 # MathJax 3 for offline pages: the npm package, checked against its hash, unpacked into the
 # git-ignored book/_vendor/mathjax (the book's Sphinx extension copies it into the built site).
@@ -45,7 +45,12 @@ test-all: $(STAMP)
 book: $(STAMP) $(MATHJAX)
 	$(BIN)/jupyter-book build book -W --keep-going
 
+# Pages of 8,000 px or more at 1280 px are reported, not failed, until every page is under the limit
+# (issue 27: chapters 2-8 and Methods are not yet); `make book-check-strict` fails on them.
 book-check: $(STAMP)
+	$(BIN)/python tests/browser/check_book.py book/_build/html --height report
+
+book-check-strict: $(STAMP)
 	$(BIN)/python tests/browser/check_book.py book/_build/html
 
 mathjax: $(MATHJAX)

@@ -144,3 +144,18 @@ def test_math_not_rendered_is_a_failure(tmp_path):
     (site / "_static" / "mathjax" / "tex-mml-chtml.js").write_text("window.MathJax = {};")   # loads, renders nothing
     rc, out, results = _check(site, "--pages", "a")
     assert rc == 1 and "[math] 1 of 1 formulas not rendered" in out, out
+
+
+def test_collapsed_captions_scrolling_tables_and_a_reported_height_pass(tmp_path):
+    body = ('<details><summary>Show the figure</summary><figure><img src="_images/dot.png" alt="a collapsed dot">'
+            '<figcaption>Fig. 2 a dot in a collapsed cell</figcaption></figure></details>'
+            '<div style="overflow-x: auto"><table><tr><td><span class="math" style="overflow-x: auto; '
+            'display: inline-block; white-space: nowrap">' + "x + " * 18 + 'y</span></td></tr></table></div>'
+            '<div style="height: 8200px">a very long chapter</div>')
+    site = _site(tmp_path / "site", body=body)
+    rc, out, results = _check(site, "--height", "report")
+    assert rc == 0, out                                   # the caption counts though collapsed; the math scrolls
+    notes = {r["page"]: r for r in results}["a.html"]["notes"]
+    assert any("over the height limit" in n and "(limit 8000)" in n for n in notes), notes
+    rc, out, _ = _check(site)                             # by default the height fails
+    assert rc == 1 and "[height]" in out and "[figures]" not in out and "[phone]" not in out, out
