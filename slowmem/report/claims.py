@@ -33,7 +33,7 @@ from .stats import MIN_PER_CELL, MIN_PER_SIDE, Effect, stratified_effect, verdic
 __all__ = ["STRATA", "DEFAULT_STRATA", "MARGINS", "VARIANT_MARGINS", "DEFINITIONAL", "strata_check", "COMPARATIVE",
            "claim_effect", "CLAIMS", "VERDICT_RULE", "VARIANTS", "ClaimResult", "evaluate_claims",
            "mechanism_table", "verdict_table", "dashboard_table", "depends_on", "measurement_precision",
-           "share_networks", "NO_STANDARD_ERROR",
+           "share_networks", "NO_STANDARD_ERROR", "default_reading",
            "SM", "FP"]
 
 SM, FP = "slow manifold", "fixed points"
@@ -395,6 +395,13 @@ _OPTIONS = {"C3": "activity", "C4": "forgetting", "C6": "noise"}
 
 #: The claims that compare slow-manifold with fixed-point networks.
 COMPARATIVE = ("C3", "C4", "C5", "C6")
+
+
+def default_reading(claim: str) -> dict[str, str | None]:
+    """The book's default reading of ``claim``: its taxonomy, success criterion and option (measure or
+    protocol; None for a claim without one), as the variants name them."""
+    return {"taxonomy": next(iter(VARIANTS["taxonomy"])), "success": next(iter(VARIANTS["success"])),
+            "option": next(iter(VARIANTS[_OPTIONS[claim]])) if claim in _OPTIONS else None}
 
 
 def claim_effect(table: pd.DataFrame, claim: str, *, strata: str | None = DEFAULT_STRATA) -> Effect:

@@ -8,6 +8,7 @@ population live for a chapter is book tooling (:func:`slowmem.book.live.load_cha
 """
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 from collections.abc import Sequence
@@ -79,6 +80,24 @@ class Population:
                 f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
         text += "".join(f" Note: {n}." for n in self.notes)
         return textwrap.fill(text, width=width, break_on_hyphens=False, break_long_words=False)
+
+    def describe_html(self) -> str:
+        """:meth:`describe` for a page: the sentence without the commands, which follow in a collapsed list
+        (a population made in several runs has a long one)."""
+        t = self.table
+        runs = self.manifest.get("runs") or []
+        cmds = list(dict.fromkeys(r.get("command") for r in runs if r.get("command")))
+        n_ok = int(t["success"].astype(bool).sum()) if len(t) else 0
+        settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
+                             if k in t.columns and len(t))
+        what = "stored results" if self.source == "stored" else "a population trained live just now"
+        text = (f"This chapter uses {what} in <code>{html.escape(str(self.path))}</code>: {len(t)} networks "
+                f"({html.escape(settings)}), {n_ok} of which perform the task; made with slowmem "
+                f"{html.escape(str(self.manifest.get('slowmem_version', '?')))}.")
+        text += "".join(f" Note: {html.escape(n)}." for n in self.notes)
+        items = "".join(f"<li><code>{html.escape(c)}</code></li>" for c in cmds) or "<li>(not recorded)</li>"
+        return (f"<p>{text}</p><details><summary>The {len(cmds)} command{'s' if len(cmds) != 1 else ''} that "
+                f"made it, in order</summary><ol>{items}</ol></details>")
 
     def exemplars(self, by: str = MECHANISM, rank: str = "replay_accuracy") -> pd.DataFrame:
         """One network per value of ``by`` (default: per mechanism, in the taxonomy's order): the one that

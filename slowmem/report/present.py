@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..store import read_document
-from .claims import DEFINITIONAL, ClaimResult
+from .claims import DEFINITIONAL, ClaimResult, default_reading
 
 __all__ = ["verdict_box", "precision_sentence", "conclusion", "read_paper_statements", "paper_box", "variants_table"]
 
@@ -103,11 +103,21 @@ def conclusion(result: ClaimResult) -> str:
     others = {}
     for v in result.variants:
         if v["verdict"] != m.verdict:
-            others.setdefault(v["verdict"], []).append(v.get("option") or v["taxonomy"] if v.get("strata") ==
-                                                        "fb and g" else f"strata {v.get('strata')}")
+            others.setdefault(v["verdict"], []).append(_reading_label(v, result.claim))
     tail = "".join(f" {verdict.capitalize()} under {len(r)} other reading{'s' if len(r) > 1 else ''} "
                    f"(e.g. {r[0]})." for verdict, r in others.items())
     return f"{result.claim} {m.verdict}: {text}.{tail}"
+
+
+def _reading_label(variant: dict, claim: str) -> str:
+    """What a variant reads differently from the default: its strata, or its option, taxonomy and success
+    criterion where they differ (e.g. "original rule + success original, no replay RMSE > 0.1")."""
+    if variant.get("strata") != "fb and g":
+        return f"strata {variant.get('strata')}"
+    default = default_reading(claim)
+    parts = [("" if key == "option" else f"{key} ") + str(variant[key]) for key in ("option", "taxonomy", "success")
+             if variant.get(key) is not None and variant.get(key) != default[key]]
+    return " + ".join(parts) or "the default reading"
 
 
 def read_paper_statements(path: str | Path) -> dict:

@@ -372,3 +372,18 @@ def test_a_ruled_out_verdict_the_regression_test_does_not_confirm_says_borderlin
     borderline, clear = effect(0), effect(1)
     assert borderline.verdict == "ruled out" and borderline.tost_p >= 0.05 and "borderline" in borderline.reason
     assert clear.verdict == "ruled out" and clear.tost_p < 0.05 and "borderline" not in clear.reason
+
+
+def test_describe_html_lists_the_commands_collapsed(tmp_path):
+    from slowmem.report import Population
+
+    table = pd.DataFrame({"network_id": ["a", "b"], "success": [True, False], "N": 30, "g": 1.2, "pg": 0.9,
+                          "fb": 1.0, "trials": 10})
+    manifest = {"slowmem_version": "0.2.0", "runs": [{"command": "slowmem sweep run --grid <g>.yaml"},
+                                                    {"command": "slowmem sweep run --grid <g>.yaml"},
+                                                    {"command": "slowmem sweep run --redo-analyses all"}]}
+    pop = Population(path=tmp_path, table=table, manifest=manifest, source="stored")
+    text = pop.describe_html()
+    assert "2 networks" in text and "1 of which perform the task" in text
+    assert "<details><summary>The 2 commands that made it, in order</summary><ol>" in text
+    assert "&lt;g&gt;.yaml" in text and "<g>" not in text          # escaped
