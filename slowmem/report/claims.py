@@ -323,13 +323,18 @@ NO_STANDARD_ERROR = {
 }
 
 
+def _effect_se(e: Effect) -> float | None:
+    """The effect's standard error read off its 95 % interval (half-width / 1.96); None without one."""
+    return None if e.ci_low is None or e.ci_high is None else (e.ci_high - e.ci_low) / 2 / 1.96
+
+
 def _precision_bound(claim: str, e: Effect) -> dict | None:
     """For a measure without a per-network SE: the bound the effect's own standard error sets on it (the
     bootstrap over networks resamples each network's measurement noise with it, so that noise adds at most
     the effect's standard error)."""
-    if e.ci_low is None or e.ci_high is None:
+    effect_se = _effect_se(e)
+    if effect_se is None:
         return None
-    effect_se = (e.ci_high - e.ci_low) / 2 / 1.96
     return {"se_column": None, "why_none": NO_STANDARD_ERROR[claim], "effect_se": effect_se,
             "effect_se_share_of_margin": None if not e.margin else effect_se / e.margin}
 
@@ -362,7 +367,7 @@ def measurement_precision(t: pd.DataFrame, group_col: str, claim: str, option: s
         return None
     per = {g: tt.loc[tt[group_col] == g, "_se"].to_numpy(float) for g in (SM, FP)}
     noise = float(np.sqrt(sum((v ** 2).mean() / len(v) for v in per.values() if len(v))))
-    effect_se = None if e.ci_low is None else (e.ci_high - e.ci_low) / 2 / 1.96
+    effect_se = _effect_se(e)
     return {"se_column": se, "median_se": {g: float(np.median(v)) for g, v in per.items() if len(v)},
             "max_se": {g: float(v.max()) for g, v in per.items() if len(v)},
             "measurement_se_of_difference": noise, "effect_se": effect_se,

@@ -65,17 +65,23 @@ class Population:
         """Rows of networks that perform the task (the ones analysed)."""
         return self.table[self.table["success"].astype(bool)].reset_index(drop=True)
 
-    def describe(self, width: int = 100) -> str:
-        """One sentence (wrapped at ``width``): which population, how big, how it was made."""
+    def _provenance(self) -> tuple[str, str, int, list[str]]:
+        """What :meth:`describe` and :meth:`describe_html` say: where the results come from, the grid settings
+        present, how many networks perform the task, and the commands that made them (in order, once each)."""
         t = self.table
         runs = self.manifest.get("runs") or []
         cmds = list(dict.fromkeys(r.get("command") for r in runs if r.get("command")))
-        cmd = "`, then `".join(cmds) if cmds else "(command not recorded)"
         n_ok = int(t["success"].astype(bool).sum()) if len(t) else 0
         settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
                              if k in t.columns and len(t))
         what = "stored results" if self.source == "stored" else "a population trained live just now"
-        text = (f"This chapter uses {what} in `{self.path}`: {len(t)} networks ({settings}), "
+        return what, settings, n_ok, cmds
+
+    def describe(self, width: int = 100) -> str:
+        """One sentence (wrapped at ``width``): which population, how big, how it was made."""
+        what, settings, n_ok, cmds = self._provenance()
+        cmd = "`, then `".join(cmds) if cmds else "(command not recorded)"
+        text = (f"This chapter uses {what} in `{self.path}`: {len(self.table)} networks ({settings}), "
                 f"{n_ok} of which perform the task; made by `{cmd}` "
                 f"with slowmem {self.manifest.get('slowmem_version', '?')}.")
         text += "".join(f" Note: {n}." for n in self.notes)
@@ -84,14 +90,8 @@ class Population:
     def describe_html(self) -> str:
         """:meth:`describe` for a page: the sentence without the commands, which follow in a collapsed list
         (a population made in several runs has a long one)."""
-        t = self.table
-        runs = self.manifest.get("runs") or []
-        cmds = list(dict.fromkeys(r.get("command") for r in runs if r.get("command")))
-        n_ok = int(t["success"].astype(bool).sum()) if len(t) else 0
-        settings = ", ".join(f"{k} {sorted(t[k].unique().tolist())}" for k in ("N", "g", "pg", "fb", "trials")
-                             if k in t.columns and len(t))
-        what = "stored results" if self.source == "stored" else "a population trained live just now"
-        text = (f"This chapter uses {what} in <code>{html.escape(str(self.path))}</code>: {len(t)} networks "
+        what, settings, n_ok, cmds = self._provenance()
+        text = (f"This chapter uses {what} in <code>{html.escape(str(self.path))}</code>: {len(self.table)} networks "
                 f"({html.escape(settings)}), {n_ok} of which perform the task; made with slowmem "
                 f"{html.escape(str(self.manifest.get('slowmem_version', '?')))}.")
         text += "".join(f" Note: {html.escape(n)}." for n in self.notes)

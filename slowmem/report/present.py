@@ -88,7 +88,7 @@ def conclusion(result: ClaimResult) -> str:
     elif m.verdict == "ruled out":
         text = (f"the difference is too small to be the claim: {m.measure} {eff}, 90 % interval"
                 f"{_interval(m.ci90_low, m.ci90_high)} inside ±{m.margin:g} (n: {n})")
-        if m.tost_p is not None and m.tost_p >= 0.05:
+        if m.borderline:
             text += (f"; borderline: the regression form of the test gives p = {m.tost_p:.2g}, and with the margin "
                      f"halved the verdict is {m.margin_sensitivity.get('half margin', 'unknown')}")
     elif m.verdict == "held":

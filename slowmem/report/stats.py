@@ -31,7 +31,7 @@ Everything is deterministic for a given ``seed``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,12 @@ class Effect:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def borderline(self) -> bool:
+        """Ruled out by the bootstrap's 90 % interval, but not by the regression form of the same two
+        one-sided tests (p >= 0.05)."""
+        return self.verdict == "ruled out" and self.tost_p is not None and self.tost_p >= 0.05
 
 
 def verdict_of(effect: float | None, lo: float | None, hi: float | None, n: dict[str, int], direction: int,
@@ -190,12 +196,13 @@ def stratified_effect(table: pd.DataFrame, value: str, group: str, a: str, b: st
         lo90, hi90 = (float(v) for v in np.percentile(boot.bootstrap_distribution, [5.0, 95.0]))
     p, tost = _ols_tests(t[t["_stratum"].isin(usable)], value, group, a, margin)
     verdict, reason, clears, sens = _decide(est, lo, hi, lo90, hi90, n, direction, margin)
-    if verdict == "ruled out" and tost is not None and tost >= 0.05:
-        reason += (f"; borderline: the regression form of the two one-sided tests (HC3 errors) gives p = {tost:.2g}, "
-                   "which alone would not rule it out")
-    return Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level, notes=notes,
-                  margin=margin, ci90_low=lo90, ci90_high=hi90, tost_p=tost, clears_margin=clears,
-                  margin_sensitivity=sens)
+    e = Effect(name, est, lo, hi, p, n, n_total, per_stratum, direction, verdict, reason, level, notes=notes,
+               margin=margin, ci90_low=lo90, ci90_high=hi90, tost_p=tost, clears_margin=clears,
+               margin_sensitivity=sens)
+    if e.borderline:
+        e = replace(e, reason=reason + f"; borderline: the regression form of the two one-sided tests (HC3 errors) "
+                                       f"gives p = {tost:.2g}, which alone would not rule it out")
+    return e
 
 
 def _ols_tests(t: pd.DataFrame, value: str, group: str, a: str, margin: float | None

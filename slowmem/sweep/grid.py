@@ -404,8 +404,6 @@ def resolve_grid(spec: str, *, sets: Sequence[str] | None = None, seeds: Any = N
     return grid
 
 
-
-
 def _ranges(values) -> str:
     """Integers as runs: (0, 1, 2, 3, 7) -> ``0-3, 7``."""
     runs: list[list[int]] = []
